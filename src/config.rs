@@ -1,0 +1,404 @@
+//! `config.toml`: settings, key bindings, projects and agent overrides.
+//!
+//! Loading is all or nothing: any error, syntactic or semantic, is reported
+//! with the file, line and column and what is wrong, and no half-config is
+//! ever used.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::catalog::{AgentEntry, Catalog};
+use crate::keymap::{Key, KeyList, Keymap};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid config {}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Time between SIGTERM and SIGKILL when stopping a task.
+    pub stop_grace: Duration,
+    /// Leaves an attached task and returns to the dashboard.
+    pub detach_key: Key,
+    /// Lines of scrollback kept per task pane.
+    pub scrollback_lines: usize,
+    /// Longest wait for one agent's `--version` during a probe.
+    pub probe_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            stop_grace: Duration::from_secs(5),
+            detach_key: Key::parse("ctrl-]").unwrap(),
+            scrollback_lines: 10_000,
+            probe_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Project {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    /// False when no config file exists yet (all defaults).
+    pub exists: bool,
+    pub settings: Settings,
+    pub keymap: Keymap,
+    pub projects: Vec<Project>,
+    pub catalog: Catalog,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    settings: RawSettings,
+    #[serde(default)]
+    keys: BTreeMap<String, Spanned<KeyList>>,
+    #[serde(default, rename = "project")]
+    projects: Vec<Spanned<RawProject>>,
+    #[serde(default, rename = "agent")]
+    agents: Vec<Spanned<AgentEntry>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    stop_grace_secs: Option<Spanned<f64>>,
+    detach_key: Option<Spanned<String>>,
+    scrollback_lines: Option<Spanned<i64>>,
+    probe_timeout_secs: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProject {
+    name: String,
+    path: String,
+}
+
+impl Config {
+    /// Defaults, as used when no config file exists.
+    pub fn defaults(path: PathBuf) -> Self {
+        Config {
+            path,
+            exists: false,
+            settings: Settings::default(),
+            keymap: Keymap::default(),
+            projects: Vec::new(),
+            catalog: Catalog::builtin(),
+        }
+    }
+
+    /// Reads and validates `path`; a missing file means defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Self::defaults(path.to_path_buf()))
+            }
+            Err(e) => Err(ConfigError {
+                path: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let err_at = |span: Option<Range<usize>>, message: String| {
+            let (line, column) = line_col(text, span.map_or(0, |s| s.start));
+            ConfigError {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        };
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| err_at(e.span(), e.message().to_string()))?;
+
+        let mut settings = Settings::default();
+        if let Some(v) = raw.settings.stop_grace_secs {
+            let secs = *v.get_ref();
+            if !(0.0..=3600.0).contains(&secs) {
+                return Err(err_at(
+                    Some(v.span()),
+                    "stop_grace_secs must be between 0 and 3600".into(),
+                ));
+            }
+            settings.stop_grace = Duration::from_secs_f64(secs);
+        }
+        if let Some(v) = raw.settings.probe_timeout_secs {
+            let secs = *v.get_ref();
+            if !(0.1..=600.0).contains(&secs) {
+                return Err(err_at(
+                    Some(v.span()),
+                    "probe_timeout_secs must be between 0.1 and 600".into(),
+                ));
+            }
+            settings.probe_timeout = Duration::from_secs_f64(secs);
+        }
+        if let Some(v) = raw.settings.scrollback_lines {
+            let lines = *v.get_ref();
+            if !(0..=1_000_000).contains(&lines) {
+                return Err(err_at(
+                    Some(v.span()),
+                    "scrollback_lines must be between 0 and 1000000".into(),
+                ));
+            }
+            settings.scrollback_lines = lines as usize;
+        }
+        if let Some(v) = raw.settings.detach_key {
+            let key = Key::parse(v.get_ref()).map_err(|e| err_at(Some(v.span()), e))?;
+            if key.legacy_bytes().is_none() {
+                return Err(err_at(
+                    Some(v.span()),
+                    format!(
+                        "detach_key {key} cannot be recognised in raw input; use e.g. \"ctrl-]\" or \"f12\""
+                    ),
+                ));
+            }
+            settings.detach_key = key;
+        }
+
+        let spans: BTreeMap<&String, Range<usize>> =
+            raw.keys.iter().map(|(k, v)| (k, v.span())).collect();
+        let overrides: BTreeMap<String, KeyList> = raw
+            .keys
+            .iter()
+            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+            .collect();
+        let keymap = Keymap::with_overrides(&overrides)
+            .map_err(|(name, msg)| err_at(spans.get(&name).cloned(), format!("[keys] {msg}")))?;
+
+        let mut projects: Vec<Project> = Vec::new();
+        for p in raw.projects {
+            let span = p.span();
+            let p = p.into_inner();
+            if p.name.trim().is_empty() {
+                return Err(err_at(Some(span), "project name is empty".into()));
+            }
+            if projects.iter().any(|q| q.name == p.name) {
+                return Err(err_at(
+                    Some(span),
+                    format!("project {:?} is defined twice", p.name),
+                ));
+            }
+            if p.path.trim().is_empty() {
+                return Err(err_at(
+                    Some(span),
+                    format!("project {:?} has an empty path", p.name),
+                ));
+            }
+            projects.push(Project {
+                name: p.name,
+                path: expand_home(&p.path),
+            });
+        }
+
+        let mut catalog = Catalog::builtin();
+        for entry in raw.agents {
+            let span = entry.span();
+            catalog
+                .merge(entry.into_inner())
+                .map_err(|e| err_at(Some(span), e))?;
+        }
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            exists: true,
+            settings,
+            keymap,
+            projects,
+            catalog,
+        })
+    }
+
+    /// Appends a `[[project]]` table to the config file (creating it), keeping
+    /// everything already there, and adds it to this config.
+    pub fn add_project(&mut self, project: Project) -> std::io::Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "\n[[project]]\nname = {}\npath = {}\n",
+            toml::Value::String(project.name.clone()),
+            toml::Value::String(project.path.display().to_string()),
+        ));
+        crate::store::write_atomic(&self.path, text.as_bytes())?;
+        self.exists = true;
+        self.projects.push(project);
+        Ok(())
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Expands a leading `~/` to `$HOME`.
+pub fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ if path == "~" => std::env::var_os("HOME").map_or_else(|| path.into(), PathBuf::from),
+        _ => PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyCode;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/cfg/config.toml"), text)
+    }
+
+    #[test]
+    fn empty_config_is_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.settings.stop_grace, Duration::from_secs(5));
+        assert!(c.projects.is_empty());
+        assert!(c.catalog.get("claude").is_some());
+    }
+
+    #[test]
+    fn full_config() {
+        let c = parse(
+            r#"
+[settings]
+stop_grace_secs = 1.5
+detach_key = "ctrl-a"
+scrollback_lines = 20000
+
+[keys]
+new_task = ["a", "ctrl-n"]
+
+[[project]]
+name = "web"
+path = "/src/web"
+
+[[agent]]
+id = "sh"
+binary = "bash"
+interactive = []
+headless = ["-c", "{prompt}"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.settings.stop_grace, Duration::from_millis(1500));
+        assert_eq!(c.settings.detach_key.code, KeyCode::Char('a'));
+        assert_eq!(c.settings.scrollback_lines, 20000);
+        assert_eq!(c.keymap.label(crate::keymap::Command::NewTask), "a/Ctrl-n");
+        assert_eq!(
+            c.projects,
+            vec![Project {
+                name: "web".into(),
+                path: "/src/web".into()
+            }]
+        );
+        assert_eq!(c.catalog.get("sh").unwrap().binary, "bash");
+    }
+
+    #[test]
+    fn syntax_error_names_file_line_and_column() {
+        let e = parse("[settings]\nstop_grace_secs = = 3\n").unwrap_err();
+        assert_eq!((e.line, e.path.to_str().unwrap()), (2, "/cfg/config.toml"));
+        assert!(
+            e.to_string()
+                .starts_with("invalid config /cfg/config.toml:2:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_field_is_reported_with_line() {
+        let e = parse("\n\n[settings]\nstop_grace = 3\n").unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(
+            e.message.contains("unknown field `stop_grace`"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn semantic_errors_point_at_their_entry() {
+        let e = parse("[keys]\nstop = \"q\"\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("already bound"), "{}", e.message);
+
+        let e = parse("[settings]\ndetach_key = \"up\"\n").unwrap_err();
+        assert_eq!(e.line, 2);
+
+        let e = parse("[[project]]\nname = \"a\"\npath = \"/a\"\n\n[[project]]\nname = \"a\"\npath = \"/b\"\n")
+            .unwrap_err();
+        assert_eq!(e.line, 5);
+        assert!(e.message.contains("defined twice"));
+
+        let e = parse("[[agent]]\nid = \"x\"\nbinary = \"x\"\ninteractive = [\"--p={prompt}\"]\n")
+            .unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("whole argv element"));
+
+        let e = parse("[settings]\nstop_grace_secs = -1\n").unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn add_project_appends_and_reloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[settings]\nstop_grace_secs = 2\n").unwrap();
+        let mut c = Config::load(&path).unwrap();
+        c.add_project(Project {
+            name: "we\"ird".into(),
+            path: "/x y/z".into(),
+        })
+        .unwrap();
+        let again = Config::load(&path).unwrap();
+        assert_eq!(again.settings.stop_grace, Duration::from_secs(2));
+        assert_eq!(again.projects[0].name, "we\"ird");
+        assert_eq!(again.projects[0].path, PathBuf::from("/x y/z"));
+    }
+}

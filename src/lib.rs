@@ -1,0 +1,14 @@
+//! flightdeck: a terminal dashboard for running AI coding agents on your own
+//! machine and (soon) on hosts reached over SSH.
+
+pub mod catalog;
+pub mod config;
+pub mod host;
+pub mod keymap;
+pub mod paths;
+pub mod probe;
+pub mod shell;
+pub mod store;
+pub mod supervisor;
+pub mod term;
+pub mod ui;

@@ -1,0 +1,91 @@
+//! The threads behind one running task. PTY I/O is blocking, so each task
+//! gets a reader (PTY → log + emulator), a writer (input → PTY; a program
+//! that never reads stdin blocks only this thread) and a waiter (exit status).
+
+use std::fs::File;
+use std::io::{ErrorKind, Read, Write};
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::Event;
+use super::screens::TaskScreen;
+use super::service::Internal;
+use super::task::{ExitInfo, TaskId};
+
+pub fn spawn_reader(
+    id: TaskId,
+    mut reader: Box<dyn Read + Send>,
+    screen: Arc<TaskScreen>,
+    mut log: File,
+    input: std_mpsc::Sender<Vec<u8>>,
+    events: UnboundedSender<Event>,
+    internal: UnboundedSender<Internal>,
+) {
+    std::thread::Builder::new()
+        .name(format!("task-{id}-read"))
+        .spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    // EIO: every process holding the PTY has gone.
+                    Err(_) => break,
+                };
+                let chunk = &buf[..n];
+                if let Err(e) = log.write_all(chunk) {
+                    tracing::warn!(task = id, "log write failed: {e}");
+                }
+                let replies = {
+                    let mut emulator = screen.lock();
+                    emulator.feed(chunk);
+                    emulator.take_replies()
+                };
+                if !replies.is_empty() {
+                    let _ = input.send(replies);
+                }
+                if screen.mark_dirty() {
+                    let _ = events.send(Event::Output { id });
+                }
+            }
+            let _ = log.flush();
+            let _ = internal.send(Internal::OutputClosed { id });
+        })
+        .expect("spawn reader thread");
+}
+
+pub fn spawn_writer(id: TaskId, mut writer: Box<dyn Write + Send>) -> std_mpsc::Sender<Vec<u8>> {
+    let (tx, rx) = std_mpsc::channel::<Vec<u8>>();
+    std::thread::Builder::new()
+        .name(format!("task-{id}-write"))
+        .spawn(move || {
+            for bytes in rx {
+                if writer
+                    .write_all(&bytes)
+                    .and_then(|_| writer.flush())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        })
+        .expect("spawn writer thread");
+    tx
+}
+
+pub fn spawn_waiter(
+    id: TaskId,
+    waiter: Box<dyn FnOnce() -> ExitInfo + Send>,
+    internal: UnboundedSender<Internal>,
+) {
+    std::thread::Builder::new()
+        .name(format!("task-{id}-wait"))
+        .spawn(move || {
+            let exit = waiter();
+            let _ = internal.send(Internal::Exited { id, exit });
+        })
+        .expect("spawn waiter thread");
+}

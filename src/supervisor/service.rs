@@ -1,0 +1,479 @@
+//! The supervisor's event loop: commands from the UI, messages from the
+//! per-task threads and timers, all handled on one task so records have a
+//! single owner.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::OpenOptions;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::watch;
+
+use super::pumps;
+use super::screens::{Screens, TaskScreen};
+use super::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, now_ms};
+use super::{Command, DispatchRequest, Event, Level, SupervisorConfig};
+use crate::host::{Host, PtyControl, PtyProcess, PtySize, PtySpec, StopSignal};
+use crate::store;
+use crate::term::new_emulator;
+
+/// How much of a log is replayed to rebuild the screen of an ended task.
+const REPLAY_BYTES: u64 = 512 * 1024;
+/// After SIGKILL, how long shutdown waits for processes to be reaped.
+const SHUTDOWN_SLACK: Duration = Duration::from_secs(3);
+
+/// Messages from task threads and timers back to the loop.
+pub enum Internal {
+    Spawned {
+        id: TaskId,
+        result: Result<PtyProcess, String>,
+    },
+    Exited {
+        id: TaskId,
+        exit: ExitInfo,
+    },
+    OutputClosed {
+        id: TaskId,
+    },
+    StopDeadline {
+        id: TaskId,
+    },
+    ShutdownDeadline,
+}
+
+struct Live {
+    control: Arc<dyn PtyControl>,
+    /// Dropped when the process exits, which ends the writer thread.
+    input: Option<std_mpsc::Sender<Vec<u8>>>,
+}
+
+pub struct Supervisor {
+    config: SupervisorConfig,
+    hosts: HashMap<String, Arc<dyn Host>>,
+    screens: Screens,
+    events: UnboundedSender<Event>,
+    internal_tx: UnboundedSender<Internal>,
+    internal_rx: UnboundedReceiver<Internal>,
+    records: BTreeMap<TaskId, TaskRecord>,
+    live: HashMap<TaskId, Live>,
+    /// Tasks whose reader thread still drains output into log and screen.
+    draining: HashSet<TaskId>,
+    next_id: TaskId,
+    saver: watch::Sender<Vec<TaskRecord>>,
+    shutting_down: bool,
+}
+
+impl Supervisor {
+    pub fn new(
+        config: SupervisorConfig,
+        hosts: HashMap<String, Arc<dyn Host>>,
+        screens: Screens,
+        events: UnboundedSender<Event>,
+    ) -> Self {
+        let (internal_tx, internal_rx) = unbounded_channel();
+        let (saver, _) = watch::channel(Vec::new());
+        Supervisor {
+            config,
+            hosts,
+            screens,
+            events,
+            internal_tx,
+            internal_rx,
+            records: BTreeMap::new(),
+            live: HashMap::new(),
+            draining: HashSet::new(),
+            next_id: 1,
+            saver,
+            shutting_down: false,
+        }
+    }
+
+    pub async fn run(mut self, mut commands: UnboundedReceiver<Command>) {
+        self.load();
+        self.start_saver();
+        let _ = self
+            .events
+            .send(Event::Snapshot(self.records.values().cloned().collect()));
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.handle_command(command),
+                    // The UI went away without a shutdown: stop everything.
+                    None => self.begin_shutdown(),
+                },
+                Some(message) = self.internal_rx.recv() => self.handle_internal(message),
+            }
+            if self.shutting_down && self.shutdown_complete() {
+                break;
+            }
+        }
+        self.finish_shutdown();
+    }
+
+    fn load(&mut self) {
+        let path = self.config.paths.tasks_file();
+        match store::load_json::<Vec<TaskRecord>>(&path) {
+            Ok(records) => {
+                let now = now_ms();
+                for mut record in records.unwrap_or_default() {
+                    // Nothing from an earlier run is attached to us any more.
+                    record.apply(TaskEvent::Orphaned, now);
+                    self.next_id = self.next_id.max(record.id + 1);
+                    self.records.insert(record.id, record);
+                }
+            }
+            Err(e) => {
+                // Keep the unreadable file for the user instead of overwriting it.
+                let backup = path.with_extension("json.corrupt");
+                let _ = std::fs::rename(&path, &backup);
+                self.notice(
+                    Level::Error,
+                    format!("{e}; moved aside to {}", backup.display()),
+                );
+            }
+        }
+    }
+
+    fn start_saver(&mut self) {
+        let (tx, mut rx) = watch::channel(self.records.values().cloned().collect::<Vec<_>>());
+        self.saver = tx;
+        let path = self.config.paths.tasks_file();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            loop {
+                let records = rx.borrow_and_update().clone();
+                let path = path.clone();
+                let saved = tokio::task::spawn_blocking(move || store::save_json(&path, &records))
+                    .await
+                    .map_err(std::io::Error::other)
+                    .and_then(|r| r);
+                if let Err(e) = saved {
+                    let _ = events.send(Event::Notice {
+                        level: Level::Error,
+                        message: format!("cannot save task state: {e}"),
+                    });
+                }
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::Dispatch(request) => self.dispatch(request),
+            Command::Stop { id } => self.stop(id),
+            Command::Input { id, bytes } => {
+                if let Some(input) = self.live.get(&id).and_then(|l| l.input.as_ref()) {
+                    let _ = input.send(bytes);
+                }
+            }
+            Command::Resize { id, size } => self.resize(id, size),
+            Command::Replay { id, size } => self.replay(id, size),
+            Command::Shutdown => self.begin_shutdown(),
+        }
+    }
+
+    fn handle_internal(&mut self, message: Internal) {
+        match message {
+            Internal::Spawned { id, result } => self.on_spawned(id, result),
+            Internal::Exited { id, exit } => {
+                self.update(id, TaskEvent::Exited(exit));
+                let stopping_deadline_pending = self
+                    .records
+                    .get(&id)
+                    .is_some_and(|r| matches!(r.state, TaskState::Stopped { .. }));
+                match self.live.get_mut(&id) {
+                    // Keep the control until the stop deadline, to reap the
+                    // rest of the process group if it outlives the leader.
+                    Some(live) if stopping_deadline_pending => live.input = None,
+                    _ => {
+                        self.live.remove(&id);
+                    }
+                }
+            }
+            Internal::OutputClosed { id } => {
+                self.draining.remove(&id);
+            }
+            Internal::StopDeadline { id } => {
+                if let Some(live) = self.live.get(&id) {
+                    if live.control.group_alive() {
+                        tracing::info!(task = id, "grace period over, sending SIGKILL");
+                        let _ = live.control.signal_group(StopSignal::Kill);
+                    }
+                    let ended = self.records.get(&id).is_some_and(|r| !r.state.is_live());
+                    if ended {
+                        self.live.remove(&id);
+                    }
+                }
+            }
+            Internal::ShutdownDeadline => {
+                for (id, record) in self.records.iter_mut() {
+                    if record.apply(TaskEvent::Orphaned, now_ms()) {
+                        tracing::warn!(task = id, "did not end during shutdown; marked lost");
+                    }
+                }
+                self.live.clear();
+                self.draining.clear();
+            }
+        }
+    }
+
+    fn dispatch(&mut self, request: DispatchRequest) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let log_path = self.config.paths.logs_dir().join(format!("task-{id}.log"));
+        let record = TaskRecord {
+            id,
+            project: request.project,
+            agent: request.agent,
+            host: request.host.clone(),
+            mode: request.mode,
+            prompt: request.prompt,
+            argv: request.argv.clone(),
+            cwd: request.cwd.clone(),
+            state: TaskState::Starting,
+            pid: None,
+            created_ms: now_ms(),
+            started_ms: None,
+            ended_ms: None,
+            log_path,
+        };
+        // The screen exists before anyone hears of the task.
+        let screen = TaskScreen::new(new_emulator(request.size, self.config.scrollback_lines));
+        self.screens.insert(id, screen);
+        self.records.insert(id, record);
+        self.changed(id);
+        if self.shutting_down {
+            self.fail(id, "flightdeck is shutting down".into());
+            return;
+        }
+        let Some(host) = self.hosts.get(&request.host).cloned() else {
+            self.fail(id, format!("unknown host {:?}", request.host));
+            return;
+        };
+        let spec = PtySpec {
+            argv: request.argv,
+            cwd: request.cwd,
+            env: request.env,
+            size: request.size,
+        };
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let result = host.spawn_pty(spec).await.map_err(|e| e.to_string());
+            let _ = tx.send(Internal::Spawned { id, result });
+        });
+    }
+
+    fn on_spawned(&mut self, id: TaskId, result: Result<PtyProcess, String>) {
+        let process = match result {
+            Ok(process) => process,
+            Err(reason) => return self.fail(id, reason),
+        };
+        let Some(record) = self.records.get(&id) else {
+            return;
+        };
+        let log = match open_log(&record.log_path) {
+            Ok(log) => log,
+            Err(e) => {
+                let _ = process.control.signal_group(StopSignal::Kill);
+                let reason = format!("cannot write log {}: {e}", record.log_path.display());
+                return self.fail(id, reason);
+            }
+        };
+        let screen = self.screens.get(id).expect("screen made at dispatch");
+        let input = pumps::spawn_writer(id, process.writer);
+        pumps::spawn_reader(
+            id,
+            process.reader,
+            screen,
+            log,
+            input.clone(),
+            self.events.clone(),
+            self.internal_tx.clone(),
+        );
+        pumps::spawn_waiter(id, process.waiter, self.internal_tx.clone());
+        self.draining.insert(id);
+        self.live.insert(
+            id,
+            Live {
+                control: process.control,
+                input: Some(input),
+            },
+        );
+        let record = self.records.get_mut(&id).expect("checked above");
+        if record.state == TaskState::Stopping {
+            // Stopped while it was starting: finish the stop now.
+            record.pid = process.pid;
+            record.started_ms = Some(now_ms());
+            self.changed(id);
+            self.signal_stop(id);
+        } else {
+            self.update(id, TaskEvent::Spawned { pid: process.pid });
+        }
+    }
+
+    fn stop(&mut self, id: TaskId) {
+        if !self.update(id, TaskEvent::StopRequested) {
+            return;
+        }
+        if self.live.contains_key(&id) {
+            self.signal_stop(id);
+        }
+    }
+
+    fn signal_stop(&mut self, id: TaskId) {
+        if let Some(live) = self.live.get(&id)
+            && let Err(e) = live.control.signal_group(StopSignal::Term)
+        {
+            tracing::warn!(task = id, "SIGTERM failed: {e}");
+        }
+        let tx = self.internal_tx.clone();
+        let grace = self.config.stop_grace;
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let _ = tx.send(Internal::StopDeadline { id });
+        });
+    }
+
+    fn resize(&mut self, id: TaskId, size: PtySize) {
+        if let Some(screen) = self.screens.get(id) {
+            let mut emulator = screen.lock();
+            if emulator.size() == size.clamped() {
+                return;
+            }
+            emulator.resize(size);
+        }
+        if let Some(live) = self.live.get(&id)
+            && let Err(e) = live.control.resize(size)
+        {
+            tracing::warn!(task = id, "resize failed: {e}");
+        }
+    }
+
+    fn replay(&mut self, id: TaskId, size: PtySize) {
+        if self.screens.get(id).is_some() {
+            return;
+        }
+        let Some(record) = self.records.get(&id) else {
+            return;
+        };
+        let path = record.log_path.clone();
+        let scrollback = self.config.scrollback_lines;
+        let screens = self.screens.clone();
+        let events = self.events.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut emulator = new_emulator(size, scrollback);
+            match read_tail(&path, REPLAY_BYTES) {
+                Ok(bytes) => emulator.feed(&bytes),
+                Err(e) => emulator.feed(
+                    format!(
+                        "\x1b[31mflightdeck: cannot read {}: {e}\x1b[0m\r\n",
+                        path.display()
+                    )
+                    .as_bytes(),
+                ),
+            }
+            let screen = TaskScreen::new(emulator);
+            screen.mark_dirty();
+            screens.insert(id, screen);
+            let _ = events.send(Event::Output { id });
+        });
+    }
+
+    fn begin_shutdown(&mut self) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        let live: Vec<TaskId> = self
+            .records
+            .values()
+            .filter(|r| r.state.is_live())
+            .map(|r| r.id)
+            .collect();
+        for id in live {
+            self.stop(id);
+        }
+        let tx = self.internal_tx.clone();
+        let cap = self.config.stop_grace + SHUTDOWN_SLACK;
+        tokio::spawn(async move {
+            tokio::time::sleep(cap).await;
+            let _ = tx.send(Internal::ShutdownDeadline);
+        });
+    }
+
+    fn shutdown_complete(&self) -> bool {
+        self.draining.is_empty() && !self.records.values().any(|r| r.state.is_live())
+    }
+
+    fn finish_shutdown(&mut self) {
+        let records: Vec<TaskRecord> = self.records.values().cloned().collect();
+        if let Err(e) = store::save_json(&self.config.paths.tasks_file(), &records) {
+            tracing::error!("final save failed: {e}");
+        }
+        let _ = self.events.send(Event::ShutDown);
+    }
+
+    /// Applies `event` to task `id`, announcing and saving the change.
+    fn update(&mut self, id: TaskId, event: TaskEvent) -> bool {
+        let applied = self
+            .records
+            .get_mut(&id)
+            .is_some_and(|r| r.apply(event, now_ms()));
+        if applied {
+            self.changed(id);
+        }
+        applied
+    }
+
+    fn fail(&mut self, id: TaskId, reason: String) {
+        tracing::warn!(task = id, "failed: {reason}");
+        if let Some(screen) = self.screens.get(id) {
+            screen
+                .lock()
+                .feed(format!("\x1b[1;31mflightdeck: {reason}\x1b[0m\r\n").as_bytes());
+            screen.mark_dirty();
+        }
+        if let Some(record) = self.records.get(&id) {
+            // The log tells the same story as the pane.
+            if let Ok(mut log) = open_log(&record.log_path) {
+                let _ = writeln!(log, "flightdeck: {reason}");
+            }
+        }
+        self.update(id, TaskEvent::SpawnFailed(reason));
+    }
+
+    fn changed(&mut self, id: TaskId) {
+        if let Some(record) = self.records.get(&id) {
+            let _ = self.events.send(Event::Task(Box::new(record.clone())));
+        }
+        self.saver
+            .send_replace(self.records.values().cloned().collect());
+    }
+
+    fn notice(&self, level: Level, message: String) {
+        let _ = self.events.send(Event::Notice { level, message });
+    }
+}
+
+fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+fn read_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(max)))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}

@@ -1,0 +1,248 @@
+//! A task's record and its state machine.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::RunMode;
+
+pub type TaskId = u64;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum TaskState {
+    Starting,
+    Running,
+    /// A stop was requested; SIGTERM sent, SIGKILL follows after the grace period.
+    Stopping,
+    /// Ended on its own.
+    Exited {
+        code: i32,
+    },
+    /// Could not start, or died from a signal nobody sent it.
+    Failed {
+        reason: String,
+    },
+    /// Ended after a stop request.
+    Stopped {
+        signal: Option<String>,
+        code: Option<i32>,
+    },
+    /// Its process is gone and nothing saw it end (flightdeck was not running).
+    Lost,
+}
+
+impl TaskState {
+    pub fn is_live(&self) -> bool {
+        matches!(self, Self::Starting | Self::Running | Self::Stopping)
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Self::Starting => "starting".into(),
+            Self::Running => "running".into(),
+            Self::Stopping => "stopping".into(),
+            Self::Exited { code } => format!("exited {code}"),
+            Self::Failed { .. } => "failed".into(),
+            Self::Stopped {
+                signal: Some(sig), ..
+            } => format!("stopped {sig}"),
+            Self::Stopped { code, .. } => match code {
+                Some(c) => format!("stopped {c}"),
+                None => "stopped".into(),
+            },
+            Self::Lost => "lost".into(),
+        }
+    }
+}
+
+/// How a process ended, as the host reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitInfo {
+    pub code: Option<i32>,
+    /// Signal name without the SIG prefix ("TERM", "KILL").
+    pub signal: Option<String>,
+}
+
+/// Something that happened to a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskEvent {
+    Spawned {
+        pid: Option<u32>,
+    },
+    SpawnFailed(String),
+    StopRequested,
+    Exited(ExitInfo),
+    /// The task was live when flightdeck last ran and is not anymore.
+    Orphaned,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub id: TaskId,
+    pub project: String,
+    pub agent: String,
+    pub host: String,
+    pub mode: RunMode,
+    pub prompt: String,
+    pub argv: Vec<String>,
+    /// Where the agent runs (the project dir now; a worktree later).
+    pub cwd: PathBuf,
+    pub state: TaskState,
+    pub pid: Option<u32>,
+    pub created_ms: u64,
+    pub started_ms: Option<u64>,
+    pub ended_ms: Option<u64>,
+    pub log_path: PathBuf,
+}
+
+impl TaskRecord {
+    /// Applies `event`; an event that makes no sense in the current state is
+    /// ignored and reported as `false` (e.g. a stop after the task exited).
+    pub fn apply(&mut self, event: TaskEvent, now: u64) -> bool {
+        use TaskState::*;
+        let next = match (&self.state, event) {
+            (Starting, TaskEvent::Spawned { pid }) => {
+                self.pid = pid;
+                self.started_ms = Some(now);
+                Running
+            }
+            (Starting, TaskEvent::SpawnFailed(reason)) => Failed { reason },
+            (Starting | Running, TaskEvent::StopRequested) => Stopping,
+            (Running, TaskEvent::Exited(exit)) => match (exit.code, exit.signal) {
+                (_, Some(sig)) => Failed {
+                    reason: format!("killed by signal {sig}"),
+                },
+                (Some(code), None) => Exited { code },
+                (None, None) => Failed {
+                    reason: "ended without an exit status".into(),
+                },
+            },
+            (Stopping, TaskEvent::Exited(exit)) => Stopped {
+                signal: exit.signal,
+                code: exit.code,
+            },
+            (Starting | Running | Stopping, TaskEvent::Orphaned) => Lost,
+            _ => return false,
+        };
+        if !next.is_live() && self.ended_ms.is_none() {
+            self.ended_ms = Some(now);
+        }
+        self.state = next;
+        true
+    }
+
+    /// Wall time from start to end (or to `now` while it runs), in ms.
+    pub fn duration_ms(&self, now: u64) -> Option<u64> {
+        let start = self.started_ms?;
+        Some(self.ended_ms.unwrap_or(now).saturating_sub(start))
+    }
+}
+
+/// "4s", "3m07s", "2h05m".
+pub fn format_duration(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> TaskRecord {
+        TaskRecord {
+            id: 1,
+            project: "p".into(),
+            agent: "a".into(),
+            host: "local".into(),
+            mode: RunMode::Interactive,
+            prompt: String::new(),
+            argv: vec![],
+            cwd: "/".into(),
+            state: TaskState::Starting,
+            pid: None,
+            created_ms: 0,
+            started_ms: None,
+            ended_ms: None,
+            log_path: "/log".into(),
+        }
+    }
+
+    fn exit(code: Option<i32>, signal: Option<&str>) -> TaskEvent {
+        TaskEvent::Exited(ExitInfo {
+            code,
+            signal: signal.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn runs_then_exits_with_code() {
+        let mut t = record();
+        assert!(t.apply(TaskEvent::Spawned { pid: Some(42) }, 10));
+        assert_eq!((t.state.clone(), t.pid), (TaskState::Running, Some(42)));
+        assert!(t.apply(exit(Some(3), None), 1510));
+        assert_eq!(t.state, TaskState::Exited { code: 3 });
+        assert_eq!(t.duration_ms(99_999), Some(1500));
+        assert_eq!(t.state.label(), "exited 3");
+    }
+
+    #[test]
+    fn stop_then_signal_is_stopped() {
+        let mut t = record();
+        t.apply(TaskEvent::Spawned { pid: Some(1) }, 0);
+        assert!(t.apply(TaskEvent::StopRequested, 5));
+        assert_eq!(t.state, TaskState::Stopping);
+        assert!(t.state.is_live());
+        assert!(t.apply(exit(None, Some("TERM")), 6));
+        assert_eq!(t.state.label(), "stopped TERM");
+        assert_eq!(t.ended_ms, Some(6));
+    }
+
+    #[test]
+    fn unexpected_signal_is_failure_and_late_events_are_ignored() {
+        let mut t = record();
+        t.apply(TaskEvent::Spawned { pid: None }, 0);
+        t.apply(exit(None, Some("SEGV")), 1);
+        assert_eq!(
+            t.state,
+            TaskState::Failed {
+                reason: "killed by signal SEGV".into()
+            }
+        );
+        assert!(!t.apply(TaskEvent::StopRequested, 2));
+        assert!(!t.apply(TaskEvent::Orphaned, 2));
+        assert!(!t.apply(TaskEvent::Spawned { pid: None }, 2));
+    }
+
+    #[test]
+    fn spawn_failure_and_orphan() {
+        let mut t = record();
+        t.apply(TaskEvent::SpawnFailed("no such file".into()), 3);
+        assert!(matches!(t.state, TaskState::Failed { .. }));
+        assert_eq!(t.ended_ms, Some(3));
+
+        let mut t = record();
+        t.apply(TaskEvent::Spawned { pid: None }, 0);
+        assert!(t.apply(TaskEvent::Orphaned, 9));
+        assert_eq!(t.state, TaskState::Lost);
+    }
+
+    #[test]
+    fn durations_format() {
+        assert_eq!(format_duration(4_999), "4s");
+        assert_eq!(format_duration(187_000), "3m07s");
+        assert_eq!(format_duration(7_500_000), "2h05m");
+    }
+}

@@ -1,0 +1,383 @@
+//! [`Emulator`] on top of alacritty_terminal: fast, and correct for
+//! full-screen programs (alternate screen, scroll regions, wide characters).
+
+use std::sync::{Arc, Mutex};
+
+use alacritty_terminal::event::{Event, EventListener, WindowSize};
+use alacritty_terminal::grid::Dimensions;
+use alacritty_terminal::index::{Column, Line};
+use alacritty_terminal::term::cell::Flags;
+use alacritty_terminal::term::{Config, Term, TermMode};
+use alacritty_terminal::vte::ansi::{Color as AnsiColor, NamedColor, Processor, Rgb};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier};
+
+use super::{Emulator, InputModes};
+use crate::host::PtySize;
+
+/// What the terminal asks of its host while parsing, collected for later.
+#[derive(Default)]
+struct Pending {
+    replies: Vec<u8>,
+    title: Option<String>,
+    title_changed: bool,
+}
+
+#[derive(Clone)]
+struct Listener {
+    pending: Arc<Mutex<Pending>>,
+    size: Arc<Mutex<PtySize>>,
+}
+
+/// Colours reported when a program asks (OSC 10/11/4); a dark theme.
+const DEFAULT_FG: Rgb = Rgb {
+    r: 0xe5,
+    g: 0xe5,
+    b: 0xe5,
+};
+const DEFAULT_BG: Rgb = Rgb { r: 0, g: 0, b: 0 };
+
+impl EventListener for Listener {
+    fn send_event(&self, event: Event) {
+        let mut pending = self.pending.lock().unwrap();
+        match event {
+            Event::PtyWrite(text) => pending.replies.extend_from_slice(text.as_bytes()),
+            Event::TextAreaSizeRequest(format) => {
+                let size = *self.size.lock().unwrap();
+                let reply = format(WindowSize {
+                    num_lines: size.rows,
+                    num_cols: size.cols,
+                    cell_width: 8,
+                    cell_height: 16,
+                });
+                pending.replies.extend_from_slice(reply.as_bytes());
+            }
+            Event::ColorRequest(index, format) => {
+                let rgb = match index {
+                    256 => DEFAULT_FG, // foreground
+                    _ => DEFAULT_BG,
+                };
+                pending.replies.extend_from_slice(format(rgb).as_bytes());
+            }
+            Event::Title(title) => {
+                pending.title = Some(title);
+                pending.title_changed = true;
+            }
+            Event::ResetTitle => {
+                pending.title = None;
+                pending.title_changed = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+struct Size(PtySize);
+
+impl Dimensions for Size {
+    fn total_lines(&self) -> usize {
+        self.0.rows as usize
+    }
+    fn screen_lines(&self) -> usize {
+        self.0.rows as usize
+    }
+    fn columns(&self) -> usize {
+        self.0.cols as usize
+    }
+}
+
+pub struct AlacrittyEmulator {
+    term: Term<Listener>,
+    parser: Processor,
+    listener: Listener,
+    title: Option<String>,
+}
+
+impl AlacrittyEmulator {
+    pub fn new(size: PtySize, scrollback: usize) -> Self {
+        let size = size.clamped();
+        let listener = Listener {
+            pending: Arc::default(),
+            size: Arc::new(Mutex::new(size)),
+        };
+        let config = Config {
+            scrolling_history: scrollback,
+            ..Config::default()
+        };
+        AlacrittyEmulator {
+            term: Term::new(config, &Size(size), listener.clone()),
+            parser: Processor::new(),
+            listener,
+            title: None,
+        }
+    }
+}
+
+impl Emulator for AlacrittyEmulator {
+    fn feed(&mut self, bytes: &[u8]) {
+        self.parser.advance(&mut self.term, bytes);
+        let mut pending = self.listener.pending.lock().unwrap();
+        if pending.title_changed {
+            pending.title_changed = false;
+            self.title = pending.title.take();
+        }
+    }
+
+    fn take_replies(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.listener.pending.lock().unwrap().replies)
+    }
+
+    fn resize(&mut self, size: PtySize) {
+        let size = size.clamped();
+        *self.listener.size.lock().unwrap() = size;
+        self.term.resize(Size(size));
+    }
+
+    fn size(&self) -> PtySize {
+        *self.listener.size.lock().unwrap()
+    }
+
+    fn history_len(&self) -> usize {
+        self.term.grid().history_size()
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, scroll: usize) {
+        let area = area.intersection(buf.area);
+        let grid = self.term.grid();
+        let offset = scroll.min(grid.history_size()) as i32;
+        let rows = (grid.screen_lines() as u16).min(area.height);
+        let cols = (grid.columns() as u16).min(area.width);
+        for y in 0..rows {
+            let row = &grid[Line(y as i32 - offset)];
+            for x in 0..cols {
+                let cell = &row[Column(x as usize)];
+                let target = &mut buf[(area.x + x, area.y + y)];
+                if cell
+                    .flags
+                    .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
+                {
+                    // Covered by the wide character to its left (or a blank
+                    // placeholder at a line end); ratatui skips it when diffing.
+                    target.reset();
+                    if cell.flags.contains(Flags::LEADING_WIDE_CHAR_SPACER) {
+                        target.set_char(' ');
+                    }
+                    continue;
+                }
+                let wide_at_edge = cell.flags.contains(Flags::WIDE_CHAR) && x + 1 >= cols;
+                match cell.zerowidth() {
+                    _ if wide_at_edge => {
+                        target.set_char(' ');
+                    }
+                    Some(marks) => {
+                        let mut symbol = String::with_capacity(8);
+                        symbol.push(cell.c);
+                        symbol.extend(marks);
+                        target.set_symbol(&symbol);
+                    }
+                    None => {
+                        target.set_char(if cell.c == '\0' { ' ' } else { cell.c });
+                    }
+                }
+                target.fg = color(cell.fg);
+                target.bg = color(cell.bg);
+                target.modifier = modifiers(cell.flags);
+            }
+        }
+    }
+
+    fn cursor(&self) -> Option<(u16, u16)> {
+        if !self.term.mode().contains(TermMode::SHOW_CURSOR) {
+            return None;
+        }
+        let point = self.term.grid().cursor.point;
+        Some((point.line.0.max(0) as u16, point.column.0 as u16))
+    }
+
+    fn modes(&self) -> InputModes {
+        let mode = self.term.mode();
+        InputModes {
+            app_cursor: mode.contains(TermMode::APP_CURSOR),
+            app_keypad: mode.contains(TermMode::APP_KEYPAD),
+            bracketed_paste: mode.contains(TermMode::BRACKETED_PASTE),
+            mouse_click: mode.contains(TermMode::MOUSE_REPORT_CLICK),
+            mouse_drag: mode.contains(TermMode::MOUSE_DRAG),
+            mouse_motion: mode.contains(TermMode::MOUSE_MOTION),
+            sgr_mouse: mode.contains(TermMode::SGR_MOUSE),
+            focus_events: mode.contains(TermMode::FOCUS_IN_OUT),
+            cursor_visible: mode.contains(TermMode::SHOW_CURSOR),
+        }
+    }
+
+    fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
+    fn screen_text(&self, scroll: usize) -> Vec<String> {
+        let grid = self.term.grid();
+        let offset = scroll.min(grid.history_size()) as i32;
+        (0..grid.screen_lines() as i32)
+            .map(|y| {
+                let row = &grid[Line(y - offset)];
+                let mut line: String = (0..grid.columns())
+                    .map(|x| &row[Column(x)])
+                    .filter(|c| !c.flags.contains(Flags::WIDE_CHAR_SPACER))
+                    .map(|c| if c.c == '\0' { ' ' } else { c.c })
+                    .collect();
+                line.truncate(line.trim_end().len());
+                line
+            })
+            .collect()
+    }
+}
+
+fn color(c: AnsiColor) -> Color {
+    match c {
+        AnsiColor::Spec(rgb) => Color::Rgb(rgb.r, rgb.g, rgb.b),
+        AnsiColor::Indexed(i) => Color::Indexed(i),
+        AnsiColor::Named(named) => named_color(named),
+    }
+}
+
+fn named_color(named: NamedColor) -> Color {
+    use NamedColor::*;
+    match named {
+        Black | DimBlack => Color::Black,
+        Red | DimRed => Color::Red,
+        Green | DimGreen => Color::Green,
+        Yellow | DimYellow => Color::Yellow,
+        Blue | DimBlue => Color::Blue,
+        Magenta | DimMagenta => Color::Magenta,
+        Cyan | DimCyan => Color::Cyan,
+        White | DimWhite => Color::Gray,
+        BrightBlack => Color::DarkGray,
+        BrightRed => Color::LightRed,
+        BrightGreen => Color::LightGreen,
+        BrightYellow => Color::LightYellow,
+        BrightBlue => Color::LightBlue,
+        BrightMagenta => Color::LightMagenta,
+        BrightCyan => Color::LightCyan,
+        BrightWhite => Color::White,
+        _ => Color::Reset,
+    }
+}
+
+fn modifiers(flags: Flags) -> Modifier {
+    let mut m = Modifier::empty();
+    for (flag, modifier) in [
+        (Flags::BOLD, Modifier::BOLD),
+        (Flags::DIM, Modifier::DIM),
+        (Flags::ITALIC, Modifier::ITALIC),
+        (Flags::ALL_UNDERLINES, Modifier::UNDERLINED),
+        (Flags::INVERSE, Modifier::REVERSED),
+        (Flags::HIDDEN, Modifier::HIDDEN),
+        (Flags::STRIKEOUT, Modifier::CROSSED_OUT),
+    ] {
+        if flags.intersects(flag) {
+            m |= modifier;
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emu(rows: u16, cols: u16) -> AlacrittyEmulator {
+        AlacrittyEmulator::new(PtySize { rows, cols }, 100)
+    }
+
+    #[test]
+    fn text_colours_and_attributes_render() {
+        let mut e = emu(3, 20);
+        e.feed(b"\x1b[1;31mred\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[0m \x1b[7minv");
+        let mut buf = Buffer::empty(Rect::new(0, 0, 20, 3));
+        e.render(buf.area, &mut buf, 0);
+        assert_eq!(buf[(0, 0)].symbol(), "r");
+        assert_eq!(buf[(0, 0)].fg, Color::Red);
+        assert!(buf[(0, 0)].modifier.contains(Modifier::BOLD));
+        assert_eq!(buf[(4, 0)].fg, Color::Rgb(1, 2, 3));
+        assert!(buf[(8, 0)].modifier.contains(Modifier::REVERSED));
+        assert_eq!(e.screen_text(0)[0], "red rgb inv");
+    }
+
+    #[test]
+    fn wide_characters_take_two_cells() {
+        let mut e = emu(2, 10);
+        e.feed("漢字x".as_bytes());
+        let mut buf = Buffer::empty(Rect::new(0, 0, 10, 2));
+        e.render(buf.area, &mut buf, 0);
+        assert_eq!(buf[(0, 0)].symbol(), "漢");
+        assert_eq!(buf[(2, 0)].symbol(), "字");
+        assert_eq!(buf[(4, 0)].symbol(), "x");
+        assert_eq!(e.screen_text(0)[0], "漢字x");
+    }
+
+    #[test]
+    fn answers_device_attribute_and_cursor_queries() {
+        let mut e = emu(10, 40);
+        e.feed(b"ab\x1b[6n\x1b[c");
+        let replies = String::from_utf8(e.take_replies()).unwrap();
+        assert!(replies.starts_with("\x1b[1;3R"), "{replies:?}");
+        assert!(replies.contains("\x1b[?6c"), "{replies:?}");
+        assert!(e.take_replies().is_empty());
+        e.feed(b"\x1b]11;?\x07");
+        let bg = String::from_utf8(e.take_replies()).unwrap();
+        assert!(bg.contains("rgb:0000/0000/0000"), "{bg:?}");
+    }
+
+    #[test]
+    fn alternate_screen_and_modes() {
+        let mut e = emu(5, 20);
+        e.feed(b"main\x1b[?1049h\x1b[?2004h\x1b[?1000h\x1b[?1006h\x1b[Halt");
+        assert_eq!(e.screen_text(0)[0], "alt");
+        let m = e.modes();
+        assert!(m.bracketed_paste && m.mouse_click && m.sgr_mouse);
+        e.feed(b"\x1b[?1049l\x1b[?2004l");
+        assert_eq!(e.screen_text(0)[0], "main");
+        assert!(!e.modes().bracketed_paste);
+    }
+
+    #[test]
+    fn scrollback_and_resize() {
+        let mut e = emu(3, 10);
+        for i in 0..10 {
+            e.feed(format!("l{i}\r\n").as_bytes());
+        }
+        assert_eq!(e.history_len(), 8);
+        assert_eq!(e.screen_text(2)[0], "l6");
+        assert_eq!(e.screen_text(99)[0], "l0", "scroll is clamped to history");
+        assert_eq!(e.screen_text(0)[1], "l9");
+        e.resize(PtySize { rows: 5, cols: 30 });
+        assert_eq!(e.size(), PtySize { rows: 5, cols: 30 });
+        assert_eq!(e.screen_text(0).len(), 5);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut e = emu(5, 10);
+        let mut x: u32 = 12345;
+        let bytes: Vec<u8> = (0..100_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        e.feed(&bytes);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 10, 5));
+        e.render(buf.area, &mut buf, 0);
+        e.resize(PtySize { rows: 1, cols: 1 });
+        e.feed(&bytes);
+    }
+
+    #[test]
+    fn title_is_tracked() {
+        let mut e = emu(2, 10);
+        e.feed(b"\x1b]2;building\x07");
+        assert_eq!(e.title(), Some("building"));
+    }
+}

@@ -1,0 +1,195 @@
+//! Everything the dashboard shows, in one place. Only `update` mutates it;
+//! views read it.
+
+use std::collections::{HashMap, HashSet};
+
+use ratatui::layout::Rect;
+
+use super::form::DispatchForm;
+use super::layout;
+use crate::catalog::{Agent, Catalog};
+use crate::config::{Config, Project, Settings};
+use crate::host::PtySize;
+use crate::keymap::Keymap;
+use crate::probe::{AgentProbe, HostProbe};
+use crate::supervisor::Level;
+use crate::supervisor::task::{TaskId, TaskRecord};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Projects,
+    Agents,
+    Tasks,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Dashboard,
+    Grid,
+}
+
+pub enum Modal {
+    Dispatch(Box<DispatchForm>),
+    ConfirmStop(TaskId),
+    ConfirmQuit {
+        live: usize,
+    },
+    /// Started inside a git repo with no projects: offer it.
+    OfferProject(Project),
+    Help,
+}
+
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub level: Level,
+    pub text: String,
+    pub at_ms: u64,
+}
+
+/// What the file system says about a project's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProjectStatus {
+    pub exists: bool,
+    pub git: bool,
+}
+
+/// One row of the agents list: catalog entry plus what the probe found.
+pub struct AgentRow<'a> {
+    pub agent: &'a Agent,
+    pub probe: Option<&'a AgentProbe>,
+}
+
+impl AgentRow<'_> {
+    pub fn found(&self) -> bool {
+        self.probe.is_some_and(|p| p.found)
+    }
+}
+
+pub struct State {
+    pub keymap: Keymap,
+    pub catalog: Catalog,
+    pub settings: Settings,
+    pub projects: Vec<Project>,
+    pub project_status: Vec<ProjectStatus>,
+    pub probe: Option<HostProbe>,
+    pub probing: bool,
+    /// Newest first.
+    pub tasks: Vec<TaskRecord>,
+    pub selected_task: Option<TaskId>,
+    pub selected_project: usize,
+    pub selected_agent: usize,
+    pub focus: Focus,
+    pub view: View,
+    pub modal: Option<Modal>,
+    /// How far each task's pane is scrolled back into its history.
+    pub scroll: HashMap<TaskId, usize>,
+    /// The PTY size last asked for per task, so resizes are sent once.
+    pub sizes: HashMap<TaskId, PtySize>,
+    /// Ended tasks whose screen was asked to be rebuilt from the log.
+    pub replayed: HashSet<TaskId>,
+    pub notice: Option<Notice>,
+    pub area: Rect,
+    pub now_ms: u64,
+    pub shutting_down: bool,
+}
+
+impl State {
+    pub fn new(config: &Config, area: Rect, now_ms: u64) -> Self {
+        State {
+            keymap: config.keymap.clone(),
+            catalog: config.catalog.clone(),
+            settings: config.settings.clone(),
+            projects: config.projects.clone(),
+            project_status: vec![ProjectStatus::default(); config.projects.len()],
+            probe: None,
+            probing: false,
+            tasks: Vec::new(),
+            selected_task: None,
+            selected_project: 0,
+            selected_agent: 0,
+            focus: Focus::Tasks,
+            view: View::Dashboard,
+            modal: None,
+            scroll: HashMap::new(),
+            sizes: HashMap::new(),
+            replayed: HashSet::new(),
+            notice: None,
+            area,
+            now_ms,
+            shutting_down: false,
+        }
+    }
+
+    /// Catalog agents with probe results: installed ones first, then by catalog order.
+    pub fn agent_rows(&self) -> Vec<AgentRow<'_>> {
+        let mut rows: Vec<AgentRow> = self
+            .catalog
+            .agents()
+            .iter()
+            .map(|agent| AgentRow {
+                agent,
+                probe: self.probe.as_ref().and_then(|p| p.agent(&agent.id)),
+            })
+            .collect();
+        rows.sort_by_key(|r| !r.found());
+        rows
+    }
+
+    pub fn task(&self, id: TaskId) -> Option<&TaskRecord> {
+        self.tasks.iter().find(|t| t.id == id)
+    }
+
+    pub fn selected_task(&self) -> Option<&TaskRecord> {
+        self.selected_task.and_then(|id| self.task(id))
+    }
+
+    pub fn selected_task_index(&self) -> usize {
+        self.selected_task
+            .and_then(|id| self.tasks.iter().position(|t| t.id == id))
+            .unwrap_or(0)
+    }
+
+    pub fn live_tasks(&self) -> usize {
+        self.tasks.iter().filter(|t| t.state.is_live()).count()
+    }
+
+    pub fn dashboard(&self) -> layout::Dashboard {
+        layout::dashboard(self.area, self.projects.len())
+    }
+
+    /// The tasks shown in grid mode (a window around the selection) with their cells.
+    pub fn grid_cells(&self) -> Vec<(TaskId, Rect)> {
+        let capacity = layout::grid_capacity(self.area).max(1);
+        let n = self.tasks.len().min(capacity);
+        let first = (self.selected_task_index() / capacity) * capacity;
+        let shown = &self.tasks[first.min(self.tasks.len())..];
+        let (cells, _) = layout::grid(self.area, n.min(shown.len()).max(1));
+        shown.iter().map(|t| t.id).zip(cells).collect()
+    }
+
+    /// Every pane on screen now, with its inner area.
+    pub fn visible_panes(&self) -> Vec<(TaskId, Rect)> {
+        if layout::too_small(self.area) {
+            return Vec::new();
+        }
+        match self.view {
+            View::Dashboard => self
+                .selected_task
+                .map(|id| vec![(id, self.dashboard().pane_inner)])
+                .unwrap_or_default(),
+            View::Grid => self
+                .grid_cells()
+                .into_iter()
+                .map(|(id, r)| (id, layout::inner(r)))
+                .collect(),
+        }
+    }
+
+    pub fn notify(&mut self, level: Level, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            level,
+            text: text.into(),
+            at_ms: self.now_ms,
+        });
+    }
+}

@@ -1,0 +1,407 @@
+//! `update(state, action)`: the only place the dashboard's state changes.
+//! It returns effects for the runtime to carry out (commands to the
+//! supervisor, probes, attach) and never does I/O itself.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use super::action::{Action, Effect};
+use super::form::{DispatchForm, FormOutcome, build_request};
+use super::layout;
+use super::state::{Focus, Modal, State, View};
+use crate::host::PtySize;
+use crate::keymap::Command as Key;
+use crate::supervisor::task::TaskId;
+use crate::supervisor::{Command, Event, Level, Screens};
+
+/// How long a notice stays in the status bar.
+const NOTICE_MS: u64 = 6_000;
+const WHEEL_LINES: usize = 3;
+
+pub fn update(state: &mut State, action: Action, screens: &Screens) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    match action {
+        Action::Key(key) if key.kind != KeyEventKind::Release => {
+            on_key(state, key, screens, &mut effects)
+        }
+        Action::Key(_) => {}
+        Action::Paste(text) => {
+            if let Some(Modal::Dispatch(form)) = &mut state.modal {
+                form.paste(&text);
+            }
+        }
+        Action::Mouse(mouse) => on_mouse(state, mouse, screens),
+        Action::Resize { width, height } => state.area = Rect::new(0, 0, width, height),
+        Action::Tick(now) => {
+            state.now_ms = now;
+            if state
+                .notice
+                .as_ref()
+                .is_some_and(|n| now.saturating_sub(n.at_ms) > NOTICE_MS)
+            {
+                state.notice = None;
+            }
+        }
+        Action::Supervisor(event) => on_event(state, event, &mut effects),
+        Action::ProbeDone(probe) => {
+            state.probing = false;
+            if let Some(error) = &probe.error {
+                state.notify(Level::Error, error.clone());
+            }
+            state.probe = Some(probe);
+        }
+        Action::ProjectsChecked(status) => state.project_status = status,
+        Action::ProjectSaved(Ok(project)) => {
+            state.notify(Level::Info, format!("added project {}", project.name));
+        }
+        Action::ProjectSaved(Err(e)) => state.notify(Level::Error, e),
+    }
+    sync_panes(state, screens, &mut effects);
+    effects
+}
+
+fn on_key(state: &mut State, key: KeyEvent, screens: &Screens, effects: &mut Vec<Effect>) {
+    if state.shutting_down {
+        return;
+    }
+    match state.modal.take() {
+        Some(Modal::Dispatch(form)) => on_form_key(state, form, key, effects),
+        Some(Modal::Help) => {}
+        Some(Modal::ConfirmStop(id)) => {
+            if confirmed(key) {
+                effects.push(Effect::Send(Command::Stop { id }));
+            }
+        }
+        Some(Modal::ConfirmQuit { .. }) => {
+            if confirmed(key) {
+                begin_quit(state, effects);
+            }
+        }
+        Some(Modal::OfferProject(project)) => {
+            if confirmed(key) {
+                state.projects.push(project.clone());
+                state.project_status.push(super::state::ProjectStatus {
+                    exists: true,
+                    git: true,
+                });
+                effects.push(Effect::SaveProject(project));
+            }
+        }
+        None => {
+            if let Some(command) = state.keymap.lookup(&key) {
+                on_command(state, command, screens, effects);
+            }
+        }
+    }
+}
+
+fn confirmed(key: KeyEvent) -> bool {
+    matches!(key.code, KeyCode::Char('y' | 'Y') | KeyCode::Enter)
+}
+
+fn on_form_key(
+    state: &mut State,
+    mut form: Box<DispatchForm>,
+    key: KeyEvent,
+    effects: &mut Vec<Effect>,
+) {
+    let agents = state.catalog.agents().len();
+    match form.handle_key(key, state.projects.len(), agents) {
+        FormOutcome::Cancel => {}
+        FormOutcome::Continue => state.modal = Some(Modal::Dispatch(form)),
+        FormOutcome::Submit => match build_request(state, &form, new_pane_size(state)) {
+            Ok(request) => {
+                state.selected_project = form.project;
+                effects.push(Effect::Send(Command::Dispatch(request)));
+            }
+            Err(e) => {
+                form.error = Some(e);
+                state.modal = Some(Modal::Dispatch(form));
+            }
+        },
+    }
+}
+
+/// The size a new task's PTY starts with: the pane it will appear in.
+fn new_pane_size(state: &State) -> PtySize {
+    let inner = match state.view {
+        View::Dashboard => state.dashboard().pane_inner,
+        View::Grid => {
+            let (cells, _) = layout::grid(
+                state.area,
+                (state.tasks.len() + 1).min(layout::grid_capacity(state.area)),
+            );
+            cells.last().map(|c| layout::inner(*c)).unwrap_or_default()
+        }
+    };
+    PtySize {
+        rows: inner.height,
+        cols: inner.width,
+    }
+}
+
+fn on_command(state: &mut State, command: Key, screens: &Screens, effects: &mut Vec<Effect>) {
+    match command {
+        Key::NewTask => {
+            if state.projects.is_empty() {
+                state.notify(
+                    Level::Error,
+                    "no projects yet: add [[project]] name/path to config.toml",
+                );
+            } else {
+                let project = state.selected_project.min(state.projects.len() - 1);
+                state.modal = Some(Modal::Dispatch(Box::new(DispatchForm::new(
+                    project,
+                    state.selected_agent,
+                ))));
+            }
+        }
+        Key::Attach => match state.selected_task() {
+            Some(task) if task.state.is_live() => effects.push(Effect::Attach(task.id)),
+            Some(task) => {
+                let msg = format!(
+                    "task #{} has {}; nothing to attach to",
+                    task.id,
+                    task.state.label()
+                );
+                state.notify(Level::Info, msg);
+            }
+            None => state.notify(Level::Info, "no task selected"),
+        },
+        Key::Stop => match state.selected_task() {
+            Some(task) if task.state.is_live() => state.modal = Some(Modal::ConfirmStop(task.id)),
+            Some(task) => {
+                let msg = format!("task #{} is not running ({})", task.id, task.state.label());
+                state.notify(Level::Info, msg);
+            }
+            None => state.notify(Level::Info, "no task selected"),
+        },
+        Key::Reprobe => {
+            if !state.probing {
+                state.probing = true;
+                effects.push(Effect::Probe);
+            }
+        }
+        Key::Grid => {
+            state.view = match state.view {
+                View::Dashboard => View::Grid,
+                View::Grid => View::Dashboard,
+            }
+        }
+        Key::Help => state.modal = Some(Modal::Help),
+        Key::Quit => {
+            let live = state.live_tasks();
+            if live > 0 {
+                state.modal = Some(Modal::ConfirmQuit { live });
+            } else {
+                begin_quit(state, effects);
+            }
+        }
+        Key::FocusNext | Key::FocusPrev => {
+            let order = [Focus::Projects, Focus::Agents, Focus::Tasks];
+            let i = order.iter().position(|f| *f == state.focus).unwrap_or(0);
+            let delta = if command == Key::FocusNext { 1 } else { 2 };
+            state.focus = order[(i + delta) % 3];
+        }
+        Key::Up | Key::Down | Key::Left | Key::Right => move_selection(state, command),
+        Key::ScrollUp | Key::ScrollDown | Key::ScrollBottom => {
+            if let Some(id) = state.selected_task {
+                let page = state.dashboard().pane_inner.height.max(2) as usize / 2;
+                let delta = match command {
+                    Key::ScrollUp => page as isize,
+                    Key::ScrollDown => -(page as isize),
+                    _ => isize::MIN / 2,
+                };
+                scroll(state, id, delta, screens);
+            }
+        }
+    }
+}
+
+fn begin_quit(state: &mut State, effects: &mut Vec<Effect>) {
+    state.shutting_down = true;
+    effects.push(Effect::Send(Command::Shutdown));
+}
+
+fn move_selection(state: &mut State, command: Key) {
+    if state.view == View::Grid {
+        let cells = state.grid_cells();
+        let (cols, _) = layout::grid_shape(state.area, cells.len());
+        let step = match command {
+            Key::Left => -1,
+            Key::Right => 1,
+            Key::Up => -(cols as isize),
+            _ => cols as isize,
+        };
+        select_task_by_offset(state, step);
+        return;
+    }
+    let delta = match command {
+        Key::Up => -1,
+        Key::Down => 1,
+        Key::Left => {
+            state.focus = Focus::Projects;
+            return;
+        }
+        _ => {
+            state.focus = Focus::Tasks;
+            return;
+        }
+    };
+    match state.focus {
+        Focus::Projects => {
+            state.selected_project = step(state.selected_project, delta, state.projects.len())
+        }
+        Focus::Agents => {
+            state.selected_agent = step(state.selected_agent, delta, state.catalog.agents().len())
+        }
+        Focus::Tasks => select_task_by_offset(state, delta),
+    }
+}
+
+fn step(i: usize, delta: isize, len: usize) -> usize {
+    (i as isize + delta).clamp(0, len.saturating_sub(1) as isize) as usize
+}
+
+fn select_task_by_offset(state: &mut State, delta: isize) {
+    if state.tasks.is_empty() {
+        return;
+    }
+    let i = step(state.selected_task_index(), delta, state.tasks.len());
+    state.selected_task = Some(state.tasks[i].id);
+}
+
+fn scroll(state: &mut State, id: TaskId, delta: isize, screens: &Screens) {
+    let history = screens.get(id).map_or(0, |s| s.lock().history_len());
+    let current = state.scroll.get(&id).copied().unwrap_or(0) as isize;
+    let next = (current + delta).clamp(0, history as isize) as usize;
+    if next == 0 {
+        state.scroll.remove(&id);
+    } else {
+        state.scroll.insert(id, next);
+    }
+}
+
+fn on_mouse(state: &mut State, mouse: MouseEvent, screens: &Screens) {
+    if state.modal.is_some() || layout::too_small(state.area) {
+        return;
+    }
+    let at = Position::new(mouse.column, mouse.row);
+    let pane_under = state
+        .visible_panes()
+        .into_iter()
+        .find(|(_, r)| layout_outer(*r).contains(at));
+    match mouse.kind {
+        MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+            if let Some((id, _)) = pane_under {
+                let delta = if mouse.kind == MouseEventKind::ScrollUp {
+                    WHEEL_LINES as isize
+                } else {
+                    -(WHEEL_LINES as isize)
+                };
+                scroll(state, id, delta, screens);
+            }
+        }
+        MouseEventKind::Down(MouseButton::Left) => {
+            if let Some((id, _)) = pane_under {
+                state.selected_task = Some(id);
+                return;
+            }
+            if state.view != View::Dashboard {
+                return;
+            }
+            let d = state.dashboard();
+            let lists = [
+                (
+                    Focus::Projects,
+                    d.projects,
+                    state.projects.len(),
+                    state.selected_project,
+                ),
+                (
+                    Focus::Agents,
+                    d.agents,
+                    state.catalog.agents().len(),
+                    state.selected_agent,
+                ),
+                (
+                    Focus::Tasks,
+                    d.tasks,
+                    state.tasks.len(),
+                    state.selected_task_index(),
+                ),
+            ];
+            for (focus, area, len, selected) in lists {
+                let inner = layout::inner(area);
+                if !inner.contains(at) {
+                    continue;
+                }
+                state.focus = focus;
+                let row =
+                    layout::list_offset(selected, len, inner.height) + (at.y - inner.y) as usize;
+                if row < len {
+                    match focus {
+                        Focus::Projects => state.selected_project = row,
+                        Focus::Agents => state.selected_agent = row,
+                        Focus::Tasks => state.selected_task = Some(state.tasks[row].id),
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The frame around a pane's inner area.
+fn layout_outer(inner: Rect) -> Rect {
+    Rect::new(
+        inner.x.saturating_sub(1),
+        inner.y.saturating_sub(1),
+        inner.width + 2,
+        inner.height + 2,
+    )
+}
+
+fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
+    match event {
+        Event::Snapshot(mut tasks) => {
+            tasks.sort_by_key(|t| std::cmp::Reverse(t.id));
+            state.selected_task = tasks.first().map(|t| t.id);
+            state.tasks = tasks;
+        }
+        Event::Task(record) => match state.tasks.iter_mut().find(|t| t.id == record.id) {
+            Some(existing) => *existing = *record,
+            None => {
+                // A new task: show it.
+                state.selected_task = Some(record.id);
+                state.tasks.insert(0, *record);
+                state.tasks.sort_by_key(|t| std::cmp::Reverse(t.id));
+            }
+        },
+        Event::Output { .. } => {}
+        Event::Notice { level, message } => state.notify(level, message),
+        Event::ShutDown => effects.push(Effect::Exit),
+    }
+}
+
+/// Keeps PTYs sized to the panes they are shown in, and asks for the
+/// screens of ended tasks to be rebuilt from their logs when first shown.
+fn sync_panes(state: &mut State, screens: &Screens, effects: &mut Vec<Effect>) {
+    for (id, inner) in state.visible_panes() {
+        let size = PtySize {
+            rows: inner.height,
+            cols: inner.width,
+        }
+        .clamped();
+        if screens.get(id).is_none() {
+            if state.replayed.insert(id) {
+                effects.push(Effect::Send(Command::Replay { id, size }));
+            }
+            continue;
+        }
+        if state.sizes.get(&id) != Some(&size) {
+            state.sizes.insert(id, size);
+            effects.push(Effect::Send(Command::Resize { id, size }));
+        }
+    }
+}

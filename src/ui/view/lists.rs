@@ -1,0 +1,181 @@
+//! The three lists on the left: projects, agents, tasks.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, List, ListItem, ListState};
+
+use super::theme;
+use crate::supervisor::task::format_duration;
+use crate::ui::layout;
+use crate::ui::state::{Focus, State};
+
+fn block(title: Line<'static>, focused: bool) -> Block<'static> {
+    Block::bordered()
+        .border_style(theme::border(focused))
+        .title(title)
+}
+
+fn render_list(
+    frame: &mut Frame,
+    area: Rect,
+    block: Block<'static>,
+    items: Vec<ListItem<'static>>,
+    selected: usize,
+    focused: bool,
+) {
+    let inner = layout::inner(area);
+    let offset = layout::list_offset(selected, items.len(), inner.height);
+    let mut list_state = ListState::default()
+        .with_offset(offset)
+        .with_selected((!items.is_empty()).then_some(selected));
+    let list = List::new(items)
+        .block(block)
+        .highlight_style(theme::selected(focused));
+    frame.render_stateful_widget(list, area, &mut list_state);
+}
+
+pub fn projects(frame: &mut Frame, area: Rect, state: &State) {
+    let focused = state.focus == Focus::Projects;
+    let items = state
+        .projects
+        .iter()
+        .zip(
+            state
+                .project_status
+                .iter()
+                .chain(std::iter::repeat(&Default::default())),
+        )
+        .map(|(p, status)| {
+            let mut spans = vec![Span::raw(format!(" {} ", p.name))];
+            if !status.exists {
+                spans.push(Span::styled("missing ", theme::error()));
+            } else if !status.git {
+                spans.push(Span::styled("not git ", theme::dim()));
+            }
+            spans.push(Span::styled(p.path.display().to_string(), theme::dim()));
+            ListItem::new(Line::from(spans))
+        })
+        .collect::<Vec<_>>();
+    let title = Line::from(vec![Span::styled(" Projects ", theme::title(focused))]);
+    if items.is_empty() {
+        let empty = vec![ListItem::new(Line::styled(
+            " none: add [[project]] to config",
+            theme::dim(),
+        ))];
+        return render_list(frame, area, block(title, focused), empty, 0, false);
+    }
+    render_list(
+        frame,
+        area,
+        block(title, focused),
+        items,
+        state.selected_project,
+        focused,
+    );
+}
+
+pub fn agents(frame: &mut Frame, area: Rect, state: &State) {
+    let focused = state.focus == Focus::Agents;
+    let rows = state.agent_rows();
+    let name_width = rows.iter().map(|r| r.agent.id.len()).max().unwrap_or(0);
+    let items = rows
+        .iter()
+        .map(|row| {
+            let id = format!("{:<name_width$}", row.agent.id);
+            let line = match row.probe {
+                Some(p) if p.found => {
+                    let mut spans = vec![
+                        Span::styled(" ✓ ", theme::ok()),
+                        Span::raw(id),
+                        Span::raw(format!(" {}", p.version.as_deref().unwrap_or("?"))),
+                    ];
+                    if p.acp == Some(true) {
+                        spans.push(Span::styled(" acp", Style::default().fg(theme::ACCENT)));
+                    }
+                    if let Some(e) = &p.error {
+                        spans.push(Span::styled(
+                            format!(" {e}"),
+                            Style::default().fg(ratatui::style::Color::Yellow),
+                        ));
+                    }
+                    Line::from(spans)
+                }
+                Some(_) => Line::from(vec![
+                    Span::styled(" · ", theme::dim()),
+                    Span::styled(id, theme::dim()),
+                    Span::styled(" not found", theme::dim()),
+                ]),
+                None => Line::from(vec![Span::raw("   "), Span::raw(id)]),
+            };
+            ListItem::new(line)
+        })
+        .collect::<Vec<_>>();
+    let found = rows.iter().filter(|r| r.found()).count();
+    let status = match (&state.probe, state.probing) {
+        (_, true) => "probing…".to_string(),
+        (Some(p), false) => format!(
+            "{found}/{} · {} ago",
+            rows.len(),
+            format_duration(state.now_ms.saturating_sub(p.probed_ms))
+        ),
+        (None, false) => "not probed".to_string(),
+    };
+    let title = Line::from(vec![
+        Span::styled(" Agents ", theme::title(focused)),
+        Span::styled(format!("{status} "), theme::dim()),
+    ]);
+    render_list(
+        frame,
+        area,
+        block(title, focused),
+        items,
+        state.selected_agent,
+        focused,
+    );
+}
+
+pub fn tasks(frame: &mut Frame, area: Rect, state: &State) {
+    let focused = state.focus == Focus::Tasks;
+    let items = state
+        .tasks
+        .iter()
+        .map(|t| {
+            let duration = t
+                .duration_ms(state.now_ms)
+                .map(format_duration)
+                .unwrap_or_default();
+            ListItem::new(Line::from(vec![
+                Span::styled(format!(" #{:<3}", t.id), theme::dim()),
+                Span::styled("● ", theme::state(&t.state)),
+                Span::raw(format!("{} ", t.agent)),
+                Span::styled(format!("{} ", t.project), theme::dim()),
+                Span::styled(t.state.label(), theme::state(&t.state)),
+                Span::styled(format!(" {duration}"), theme::dim()),
+            ]))
+        })
+        .collect::<Vec<_>>();
+    let title = Line::from(vec![
+        Span::styled(" Tasks ", theme::title(focused)),
+        Span::styled(
+            format!("{} live / {} ", state.live_tasks(), state.tasks.len()),
+            theme::dim(),
+        ),
+    ]);
+    if items.is_empty() {
+        let empty = vec![ListItem::new(Line::styled(
+            " none yet: press n",
+            theme::dim(),
+        ))];
+        return render_list(frame, area, block(title, focused), empty, 0, false);
+    }
+    render_list(
+        frame,
+        area,
+        block(title, focused),
+        items,
+        state.selected_task_index(),
+        focused,
+    );
+}

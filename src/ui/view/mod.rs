@@ -1,0 +1,180 @@
+//! Views: pure functions from state (and the task screens) to a frame.
+
+mod lists;
+mod modal;
+mod pane;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
+use super::state::{Focus, Modal, State, View};
+use crate::keymap::Command;
+use crate::supervisor::{Level, Screens};
+
+pub fn draw(frame: &mut Frame, state: &State, screens: &Screens) {
+    let area = frame.area();
+    if layout::too_small(area) {
+        return too_small(frame, area);
+    }
+    let status = match state.view {
+        View::Dashboard => {
+            let d = state.dashboard();
+            lists::projects(frame, d.projects, state);
+            lists::agents(frame, d.agents, state);
+            lists::tasks(frame, d.tasks, state);
+            match state.selected_task() {
+                Some(task) => pane::task_pane(frame, d.pane, task, state, screens, true),
+                None => pane::welcome(frame, d.pane, state),
+            }
+            d.status
+        }
+        View::Grid => {
+            let (_, status) = layout::grid(area, 1);
+            let cells = state.grid_cells();
+            if state.tasks.is_empty() {
+                let [main, _] = [
+                    Rect {
+                        height: area.height - 1,
+                        ..area
+                    },
+                    status,
+                ];
+                pane::welcome(frame, main, state);
+            }
+            for (id, cell) in cells {
+                if let Some(task) = state.task(id) {
+                    let selected = state.selected_task == Some(id);
+                    pane::task_pane(frame, cell, task, state, screens, selected);
+                }
+            }
+            status
+        }
+    };
+    status_bar(frame, status, state);
+    match &state.modal {
+        Some(Modal::Dispatch(form)) => modal::dispatch(frame, area, state, form),
+        Some(Modal::Help) => modal::help(frame, area, state),
+        Some(Modal::ConfirmStop(id)) => {
+            let what = state
+                .task(*id)
+                .map(|t| format!("Stop task #{} ({} in {})?", t.id, t.agent, t.project))
+                .unwrap_or_else(|| format!("Stop task #{id}?"));
+            let detail = format!(
+                "SIGTERM to its process group, SIGKILL after {}s.",
+                state.settings.stop_grace.as_secs_f64()
+            );
+            modal::confirm(frame, area, "Stop task", &what, &detail);
+        }
+        Some(Modal::ConfirmQuit { live }) => modal::confirm(
+            frame,
+            area,
+            "Quit",
+            &format!("{live} task(s) still running. Stop them and quit?"),
+            "Agents end with flightdeck until the daemon lands.",
+        ),
+        Some(Modal::OfferProject(project)) => modal::confirm(
+            frame,
+            area,
+            "Add project",
+            &format!(
+                "Add {} as project \"{}\"?",
+                project.path.display(),
+                project.name
+            ),
+            "It is saved to config.toml.",
+        ),
+        None => {}
+    }
+    if state.shutting_down {
+        let n = state.live_tasks();
+        modal::message(frame, area, "Quitting", &format!("stopping {n} task(s)…"));
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect) {
+    let text = vec![
+        Line::styled(
+            "Terminal too small",
+            theme::error().add_modifier(Modifier::BOLD),
+        ),
+        Line::raw(format!("flightdeck needs {MIN_WIDTH}×{MIN_HEIGHT}")),
+        Line::raw(format!("this one is {}×{}", area.width, area.height)),
+    ];
+    let y = area.height.saturating_sub(3) / 2;
+    let r = Rect::new(area.x, area.y + y, area.width, area.height.min(3));
+    frame.render_widget(
+        Paragraph::new(text)
+            .alignment(ratatui::layout::Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        r,
+    );
+}
+
+/// Key hints for what has focus, generated from the live keymap; a notice
+/// (if any) on the right.
+fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
+    let hints: &[Command] = match (state.view, state.focus) {
+        (View::Grid, _) => &[
+            Command::Grid,
+            Command::NewTask,
+            Command::Attach,
+            Command::Stop,
+            Command::Help,
+            Command::Quit,
+        ],
+        (_, Focus::Agents) => &[
+            Command::Reprobe,
+            Command::NewTask,
+            Command::FocusNext,
+            Command::Help,
+            Command::Quit,
+        ],
+        (_, Focus::Projects) => &[
+            Command::NewTask,
+            Command::FocusNext,
+            Command::Help,
+            Command::Quit,
+        ],
+        (_, Focus::Tasks) => &[
+            Command::NewTask,
+            Command::Attach,
+            Command::Stop,
+            Command::ScrollUp,
+            Command::Grid,
+            Command::Help,
+            Command::Quit,
+        ],
+    };
+    let mut spans = Vec::new();
+    for cmd in hints {
+        let keys = state.keymap.label(*cmd);
+        if keys.is_empty() {
+            continue;
+        }
+        spans.push(Span::styled(format!(" {keys} "), theme::key()));
+        spans.push(Span::styled(
+            format!(" {}  ", cmd.description()),
+            theme::dim(),
+        ));
+    }
+    let mut hints_area = area;
+    if let Some(notice) = &state.notice {
+        let style = match notice.level {
+            Level::Error => theme::error().add_modifier(Modifier::BOLD),
+            Level::Info => Style::default().fg(theme::ACCENT),
+        };
+        let width = (notice.text.chars().count() as u16 + 2).min(area.width);
+        let r = Rect::new(area.right() - width, area.y, width, 1);
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" {} ", notice.text), style)),
+            r,
+        );
+        hints_area.width -= width;
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), hints_area);
+}

@@ -1,0 +1,90 @@
+//! A task's live pane: its emulator screen inside a titled frame.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use super::theme;
+use crate::supervisor::Screens;
+use crate::supervisor::task::{TaskRecord, TaskState, format_duration};
+use crate::ui::layout;
+use crate::ui::state::State;
+
+pub fn task_pane(
+    frame: &mut Frame,
+    area: Rect,
+    task: &TaskRecord,
+    state: &State,
+    screens: &Screens,
+    selected: bool,
+) {
+    let scroll = state.scroll.get(&task.id).copied().unwrap_or(0);
+    let mut title = vec![
+        Span::styled(format!(" #{} ", task.id), theme::title(selected)),
+        Span::raw(format!("{} · {} · ", task.agent, task.project)),
+        Span::styled(task.state.label(), theme::state(&task.state)),
+    ];
+    if let Some(ms) = task.duration_ms(state.now_ms) {
+        title.push(Span::styled(
+            format!(" {}", format_duration(ms)),
+            theme::dim(),
+        ));
+    }
+    if let TaskState::Failed { reason } = &task.state {
+        title.push(Span::styled(format!(" {reason}"), theme::error()));
+    }
+    title.push(Span::raw(" "));
+    let mut block = Block::bordered()
+        .border_style(theme::border(selected))
+        .title(Line::from(title));
+    if scroll > 0 {
+        block = block.title_bottom(
+            Line::styled(
+                format!(" ↑ {scroll} lines back · End for live "),
+                theme::key(),
+            )
+            .right_aligned(),
+        );
+    }
+    frame.render_widget(block, area);
+    let inner = layout::inner(area);
+    match screens.get(task.id) {
+        Some(screen) => {
+            let emulator = screen.lock();
+            emulator.render(inner, frame.buffer_mut(), scroll);
+        }
+        None => frame.render_widget(
+            Paragraph::new(Line::styled("loading log…", theme::dim())),
+            inner,
+        ),
+    }
+}
+
+/// What the pane shows before there is any task.
+pub fn welcome(frame: &mut Frame, area: Rect, state: &State) {
+    let key = |cmd| state.keymap.label(cmd);
+    use crate::keymap::Command::*;
+    let text = vec![
+        Line::styled("flightdeck", theme::title(true)),
+        Line::raw(""),
+        Line::raw(format!("{}  dispatch an agent on a project", key(NewTask))),
+        Line::raw(format!(
+            "{}  attach to the selected task (detach: {})",
+            key(Attach),
+            state.settings.detach_key
+        )),
+        Line::raw(format!(
+            "{}  stop it · {} grid of live panes · {} help",
+            key(Stop),
+            key(Grid),
+            key(Help)
+        )),
+    ];
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().border_style(theme::border(false))),
+        area,
+    );
+}

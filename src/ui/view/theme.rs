@@ -1,0 +1,56 @@
+//! Colours and styles, in one place so views stay consistent.
+
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::supervisor::task::TaskState;
+
+pub const ACCENT: Color = Color::Cyan;
+
+pub fn border(focused: bool) -> Style {
+    if focused {
+        Style::default().fg(ACCENT)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    }
+}
+
+pub fn title(focused: bool) -> Style {
+    let style = Style::default().add_modifier(Modifier::BOLD);
+    if focused { style.fg(ACCENT) } else { style }
+}
+
+pub fn selected(focused: bool) -> Style {
+    if focused {
+        Style::default().bg(Color::Cyan).fg(Color::Black)
+    } else {
+        Style::default().bg(Color::DarkGray)
+    }
+}
+
+pub fn dim() -> Style {
+    Style::default().fg(Color::DarkGray)
+}
+
+pub fn key() -> Style {
+    Style::default().fg(Color::Black).bg(Color::Gray)
+}
+
+pub fn error() -> Style {
+    Style::default().fg(Color::Red)
+}
+
+pub fn ok() -> Style {
+    Style::default().fg(Color::Green)
+}
+
+pub fn state(state: &TaskState) -> Style {
+    let color = match state {
+        TaskState::Starting | TaskState::Stopping => Color::Yellow,
+        TaskState::Running => Color::Green,
+        TaskState::Exited { code: 0 } => Color::Blue,
+        TaskState::Exited { .. } | TaskState::Failed { .. } => Color::Red,
+        TaskState::Stopped { .. } => Color::Magenta,
+        TaskState::Lost => Color::DarkGray,
+    };
+    Style::default().fg(color)
+}
