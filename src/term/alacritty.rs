@@ -172,12 +172,12 @@ impl Emulator for AlacrittyEmulator {
                     }
                     Some(marks) => {
                         let mut symbol = String::with_capacity(8);
-                        symbol.push(cell.c);
-                        symbol.extend(marks);
+                        symbol.push(printable(cell.c));
+                        symbol.extend(marks.iter().copied().filter(|c| !c.is_control()));
                         target.set_symbol(&symbol);
                     }
                     None => {
-                        target.set_char(if cell.c == '\0' { ' ' } else { cell.c });
+                        target.set_char(printable(cell.c));
                     }
                 }
                 target.fg = color(cell.fg);
@@ -223,13 +223,19 @@ impl Emulator for AlacrittyEmulator {
                 let mut line: String = (0..grid.columns())
                     .map(|x| &row[Column(x)])
                     .filter(|c| !c.flags.contains(Flags::WIDE_CHAR_SPACER))
-                    .map(|c| if c.c == '\0' { ' ' } else { c.c })
+                    .map(|c| printable(c.c))
                     .collect();
                 line.truncate(line.trim_end().len());
                 line
             })
             .collect()
     }
+}
+
+/// What a cell shows: control characters (NUL for never-written cells, C1
+/// controls that garbage output can leave behind) are drawn as blanks.
+fn printable(c: char) -> char {
+    if c.is_control() { ' ' } else { c }
 }
 
 fn color(c: AnsiColor) -> Color {
@@ -368,8 +374,13 @@ mod tests {
             })
             .collect();
         e.feed(&bytes);
-        let mut buf = Buffer::empty(Rect::new(0, 0, 10, 5));
-        e.render(buf.area, &mut buf, 0);
+        // C1 controls encoded as UTF-8 end up in cells; drawing must not panic.
+        e.feed("\u{85}\u{9b}x".as_bytes());
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(10, 5)).unwrap();
+        terminal
+            .draw(|f| e.render(f.area(), f.buffer_mut(), 0))
+            .unwrap();
         e.resize(PtySize { rows: 1, cols: 1 });
         e.feed(&bytes);
     }

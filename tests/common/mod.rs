@@ -1,0 +1,265 @@
+//! Test harness: the real `flightdeck` binary in a real PTY, its screen
+//! parsed by an independent emulator (vt100), and waits on screen conditions
+//! with timeouts instead of sleeps.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+pub fn flightdeck_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_flightdeck")
+}
+
+pub fn fake_agent_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_fake-agent")
+}
+
+/// A throwaway FLIGHTDECK_HOME with a HOME beside it and a git project.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        std::fs::create_dir_all(dir.path().join("fd/config")).unwrap();
+        let sandbox = Sandbox { dir };
+        sandbox.make_repo("repo");
+        sandbox
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn fd_home(&self) -> PathBuf {
+        self.path().join("fd")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.path().join("home")
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.path().join("repo")
+    }
+
+    pub fn make_repo(&self, name: &str) -> PathBuf {
+        let repo = self.path().join(name);
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(repo.join("README.md"), "# demo\n").unwrap();
+        for args in [
+            &["init", "-q", "-b", "main"][..],
+            &["add", "."],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                "init",
+            ],
+        ] {
+            let ok = std::process::Command::new("git")
+                .args(args)
+                .current_dir(&repo)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        }
+        repo
+    }
+
+    /// Writes config.toml: the repo as project "demo", the fake agent as "fake",
+    /// plus `extra` TOML.
+    pub fn write_config(&self, extra: &str) {
+        let config = format!(
+            "{extra}\n[[project]]\nname = \"demo\"\npath = {repo:?}\n\n\
+             [[agent]]\nid = \"fake\"\nname = \"Fake agent\"\nbinary = {bin:?}\n\
+             headless = [\"-p\", \"{{prompt}}\"]\nacp_check = [\"acp\", \"--help\"]\n",
+            repo = self.repo().display().to_string(),
+            bin = fake_agent_bin(),
+        );
+        std::fs::write(self.fd_home().join("config/config.toml"), config).unwrap();
+    }
+
+    pub fn tasks_json(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.fd_home().join("state/tasks.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub fn log(&self, id: u64) -> String {
+        let bytes = std::fs::read(self.fd_home().join(format!("data/logs/task-{id}.log"))).unwrap();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Starts flightdeck in a PTY of `cols`×`rows` in this sandbox.
+    pub fn spawn(&self, args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Tui {
+        Tui::spawn(self, args, cols, rows, env)
+    }
+}
+
+pub struct Tui {
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    parser: Arc<Mutex<vt100::Parser>>,
+    /// Everything the program wrote, raw.
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Tui {
+    fn spawn(sandbox: &Sandbox, args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Tui {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(flightdeck_bin());
+        cmd.args(args);
+        cmd.cwd(sandbox.repo());
+        cmd.env("FLIGHTDECK_HOME", sandbox.fd_home());
+        cmd.env("HOME", sandbox.home());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("SHELL", "/bin/sh");
+        cmd.env("RUST_BACKTRACE", "0");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (p, r) = (parser.clone(), raw.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16384];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Tui {
+            master: pair.master,
+            writer,
+            child,
+            parser,
+            raw,
+        }
+    }
+
+    pub fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    pub fn raw_output(&self) -> Vec<u8> {
+        self.raw.lock().unwrap().clone()
+    }
+
+    /// Runs `check` on the screen until it holds, or panics with the screen.
+    pub fn wait_until(&self, what: &str, check: impl Fn(&vt100::Screen) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            {
+                let parser = self.parser.lock().unwrap();
+                if check(parser.screen()) {
+                    return;
+                }
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn wait_for(&self, text: &str) {
+        self.wait_until(&format!("{text:?}"), |s| s.contents().contains(text));
+    }
+
+    pub fn wait_gone(&self, text: &str) {
+        self.wait_until(&format!("{text:?} to disappear"), |s| {
+            !s.contents().contains(text)
+        });
+    }
+
+    pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        self.writer.write_all(bytes.as_ref()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    pub fn resize(&self, cols: u16, rows: u16) {
+        self.parser
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(rows, cols);
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.process_id().unwrap()
+    }
+
+    /// Waits for the program to exit and returns its exit code.
+    pub fn wait_exit(&mut self) -> u32 {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.exit_code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("flightdeck did not exit; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// Polls `check` until it holds or the timeout passes.
+pub fn wait_for_condition(what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !check() {
+        if Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn process_alive(pid: u32) -> bool {
+    // Signal 0 checks existence; a zombie counts as gone.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    !status.is_empty() && !status.contains(") Z ")
+}

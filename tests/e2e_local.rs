@@ -1,0 +1,255 @@
+//! End to end: the real binary in a PTY, dispatching the fake agent.
+
+mod common;
+
+use common::{Sandbox, process_alive, wait_for_condition};
+
+const CTRL_S: &str = "\x13";
+const DETACH: &str = "\x1d";
+
+/// Opens the dispatch dialog, types `prompt` into the editor and starts it.
+fn dispatch(tui: &mut common::Tui, prompt: &str) {
+    tui.send("n");
+    tui.wait_for("New task");
+    tui.send(prompt);
+    tui.send(CTRL_S);
+    tui.wait_gone("New task");
+}
+
+#[test]
+fn dispatch_attach_answer_detach_stop_and_persist() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("[settings]\nstop_grace_secs = 2\n");
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+
+    // A task that asks a question, then idles until its stdin closes.
+    dispatch(&mut tui, "first lines=5 ask idle");
+    tui.wait_for("Proceed with the plan? [y/n]");
+    tui.wait_for("#1 fake · demo · running");
+
+    // Attach, answer, see the answer, detach: still running.
+    tui.send("\r");
+    tui.wait_for("attached to #1");
+    tui.send("yes please\r");
+    tui.wait_for("answer: yes please");
+    tui.wait_for("idle: waiting");
+    tui.send(DETACH);
+    tui.wait_for("detached from #1; it keeps running");
+    tui.wait_for("#1 fake · demo · running");
+
+    // A second task, stopped from the dashboard.
+    dispatch(&mut tui, "second idle");
+    tui.wait_for("#2 fake · demo · running");
+    tui.send("x");
+    tui.wait_for("Stop task #2");
+    tui.send("y");
+    tui.wait_for("stopped TERM");
+
+    // Quitting with a live task asks, then stops it cleanly.
+    tui.send("q");
+    tui.wait_for("still running. Stop them and quit?");
+    tui.send("y");
+    assert_eq!(tui.wait_exit(), 0);
+
+    let tasks = sandbox.tasks_json();
+    let states: Vec<&str> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["stopped", "stopped"], "{tasks:#}");
+    assert_eq!(tasks[1]["state"]["signal"], "TERM");
+    let log = sandbox.log(1);
+    assert!(log.contains("Proceed with the plan? [y/n]"), "{log}");
+    assert!(log.contains("answer: yes please"), "{log}");
+    assert!(log.contains("of 5: the quick brown fox"), "{log}");
+}
+
+#[test]
+fn prompt_reaches_the_agent_byte_for_byte() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let record = sandbox.path().join("argv.json");
+    let mut tui = sandbox.spawn(
+        &[],
+        120,
+        36,
+        &[("FAKE_AGENT_RECORD", record.to_str().unwrap())],
+    );
+    tui.wait_for("✓ fake");
+    tui.send("n");
+    tui.wait_for("New task");
+    // Typed text, a newline typed with Enter, and a bracketed paste.
+    tui.send("it's \"quoted\" $(touch /tmp/x) `id` $HOME \\");
+    tui.send("\r");
+    tui.send("\x1b[200~ünïcødé ✓ 漢字\tTab\x1b[201~");
+    tui.send(CTRL_S);
+    tui.wait_for("done.");
+    wait_for_condition("argv record", || record.exists());
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    let args: Vec<Vec<u8>> = serde_json::from_value(json["args"].clone()).unwrap();
+    let expected = "it's \"quoted\" $(touch /tmp/x) `id` $HOME \\\nünïcødé ✓ 漢字\tTab";
+    assert_eq!(args, vec![expected.as_bytes().to_vec()]);
+    assert_eq!(json["cwd"], sandbox.repo().to_str().unwrap());
+}
+
+#[test]
+fn stop_escalates_to_sigkill_and_kills_the_process_group() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("[settings]\nstop_grace_secs = 0.5\n");
+    let pidfile = sandbox.path().join("child.pid");
+    let mut tui = sandbox.spawn(
+        &[],
+        120,
+        36,
+        &[("FAKE_AGENT_CHILD_PIDFILE", pidfile.to_str().unwrap())],
+    );
+    tui.wait_for("✓ fake");
+    dispatch(&mut tui, "child ignore-term idle");
+    tui.wait_for("idle: waiting");
+    let child: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(process_alive(child));
+    tui.send("x");
+    tui.wait_for("Stop task #1");
+    tui.send("y");
+    tui.wait_for("stopped KILL");
+    // The grandchild in the same process group died with it.
+    wait_for_condition("grandchild gone", || !process_alive(child));
+}
+
+#[test]
+fn exit_codes_and_failures_show_in_the_task_list() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("[[agent]]\nid = \"ghost\"\nbinary = \"/nonexistent/ghost-agent\"\n");
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    dispatch(&mut tui, "exit=3");
+    tui.wait_for("exited 3");
+
+    // An agent that is not installed is refused in the dialog, by name.
+    tui.send("n");
+    tui.wait_for("New task");
+    tui.send("\t\t"); // from the prompt: Tab → project, Tab → agent
+    // Cycle the agent selector to the (missing) ghost agent.
+    for _ in 0..20 {
+        if tui.screen().contains("◂ ghost ▸") {
+            break;
+        }
+        tui.send("\x1b[C");
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    tui.wait_for("◂ ghost ▸");
+    tui.send(CTRL_S);
+    tui.wait_for("is not installed on local");
+    tui.send("\x1b");
+    tui.wait_gone("New task");
+}
+
+#[test]
+fn restart_marks_orphans_lost_and_replays_their_logs() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    dispatch(&mut tui, "lines=3 idle");
+    tui.wait_for("idle: waiting");
+    // Kill flightdeck outright: no chance to stop its task.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(tui.pid() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    tui.wait_exit();
+    drop(tui);
+
+    let tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("#1 fake · demo · lost");
+    // The pane is rebuilt from the log.
+    tui.wait_for("line 3 of 3");
+    assert_eq!(sandbox.tasks_json()[0]["state"]["state"], "lost");
+}
+
+#[test]
+fn too_small_terminal_says_so_and_recovers() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let tui = sandbox.spawn(&[], 50, 12, &[]);
+    tui.wait_for("Terminal too small");
+    tui.wait_for("this one is 50×12");
+    tui.resize(120, 36);
+    tui.wait_for("Projects");
+}
+
+#[test]
+fn invalid_config_is_reported_with_line_and_terminal_untouched() {
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.fd_home().join("config/config.toml"),
+        "[settings]\nstop_grace_secs = \"soon\"\n",
+    )
+    .unwrap();
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    assert_ne!(tui.wait_exit(), 0);
+    tui.wait_for("config.toml:2:");
+    tui.wait_for("invalid type");
+    // It never entered the alternate screen.
+    assert!(!String::from_utf8_lossy(&tui.raw_output()).contains("\x1b[?1049h"));
+}
+
+#[test]
+fn grid_shows_several_live_panes() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let mut tui = sandbox.spawn(&[], 140, 40, &[]);
+    tui.wait_for("✓ fake");
+    for name in ["alpha", "beta", "gamma"] {
+        dispatch(&mut tui, &format!("{name} idle"));
+        tui.wait_for(&format!("prompt: {name} idle"));
+    }
+    tui.send("g");
+    tui.wait_until("three panes", |s| {
+        let text = s.contents();
+        ["prompt: alpha", "prompt: beta", "prompt: gamma"]
+            .iter()
+            .all(|p| text.contains(p))
+    });
+}
+
+#[test]
+fn offers_the_current_repo_when_no_projects_are_configured() {
+    let sandbox = Sandbox::new();
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("Add project");
+    tui.send("y");
+    tui.wait_for("added project repo");
+    let config = std::fs::read_to_string(sandbox.fd_home().join("config/config.toml")).unwrap();
+    assert!(config.contains("name = \"repo\""), "{config}");
+}
+
+#[test]
+fn queries_are_answered_alt_screen_and_garbage_render() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    // The agent asks for the cursor position and waits for the answer.
+    dispatch(&mut tui, "dsr garbage");
+    tui.wait_for("cursor at 5,1");
+    tui.wait_for("garbage done");
+    tui.wait_for("exited 0");
+    // A full-screen program draws in the pane and is driven through attach.
+    dispatch(&mut tui, "altscreen");
+    tui.wait_for("ALT SCREEN — press q");
+    tui.send("\r");
+    tui.wait_for("attached to #2");
+    tui.send("q");
+    tui.wait_for("left alt screen");
+    tui.wait_for("#2 fake · demo · exited 0");
+}
