@@ -138,6 +138,7 @@ pub fn agents(frame: &mut Frame, area: Rect, state: &State) {
 
 pub fn tasks(frame: &mut Frame, area: Rect, state: &State) {
     let focused = state.focus == Focus::Tasks;
+    let agent_width = state.tasks.iter().map(|t| t.agent.len()).max().unwrap_or(0);
     let items = state
         .tasks
         .iter()
@@ -149,10 +150,10 @@ pub fn tasks(frame: &mut Frame, area: Rect, state: &State) {
             ListItem::new(Line::from(vec![
                 Span::styled(format!(" #{:<3}", t.id), theme::dim()),
                 Span::styled("● ", theme::state(&t.state)),
-                Span::raw(format!("{} ", t.agent)),
-                Span::styled(format!("{} ", t.project), theme::dim()),
+                Span::raw(format!("{:<agent_width$} ", t.agent)),
                 Span::styled(t.state.label(), theme::state(&t.state)),
-                Span::styled(format!(" {duration}"), theme::dim()),
+                Span::styled(format!(" {duration} "), theme::dim()),
+                Span::styled(t.project.clone(), theme::dim()),
             ]))
         })
         .collect::<Vec<_>>();

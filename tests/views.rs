@@ -1,0 +1,224 @@
+//! Rendered-frame snapshots of every view (ratatui TestBackend + insta), with
+//! colours asserted separately where they carry meaning.
+
+use std::path::PathBuf;
+
+use flightdeck::catalog::RunMode;
+use flightdeck::config::{Config, Project};
+use flightdeck::host::PtySize;
+use flightdeck::probe::{AgentProbe, HostProbe};
+use flightdeck::supervisor::task::{TaskRecord, TaskState};
+use flightdeck::supervisor::{Screens, TaskScreen};
+use flightdeck::term::new_emulator;
+use flightdeck::ui::form::DispatchForm;
+use flightdeck::ui::state::{Focus, Modal, ProjectStatus, State, View};
+use flightdeck::ui::view::draw;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+
+const NOW: u64 = 1_700_000_100_000;
+
+fn state(width: u16, height: u16) -> State {
+    let mut config = Config::defaults(PathBuf::from("/cfg/config.toml"));
+    config.projects = vec![
+        Project {
+            name: "webapp".into(),
+            path: "/src/webapp".into(),
+        },
+        Project {
+            name: "notes".into(),
+            path: "/src/notes".into(),
+        },
+    ];
+    let mut state = State::new(&config, Rect::new(0, 0, width, height), NOW);
+    state.project_status = vec![
+        ProjectStatus {
+            exists: true,
+            git: true,
+        },
+        ProjectStatus {
+            exists: true,
+            git: false,
+        },
+    ];
+    state.probe = Some(HostProbe {
+        host: "local".into(),
+        probed_ms: NOW - 42_000,
+        duration_ms: 310,
+        path: Some("/usr/bin".into()),
+        agents: config
+            .catalog
+            .agents()
+            .iter()
+            .map(|a| {
+                let found = matches!(a.id.as_str(), "claude" | "opencode" | "codex");
+                AgentProbe {
+                    id: a.id.clone(),
+                    found,
+                    path: found.then(|| format!("/usr/bin/{}", a.binary)),
+                    version: found.then(|| "1.4.2".to_string()),
+                    acp: a.acp_check.as_ref().map(|_| a.id == "opencode"),
+                    error: None,
+                }
+            })
+            .collect(),
+        error: None,
+    });
+    state
+}
+
+fn task(id: u64, agent: &str, state: TaskState) -> TaskRecord {
+    TaskRecord {
+        id,
+        project: "webapp".into(),
+        agent: agent.into(),
+        host: "local".into(),
+        mode: RunMode::Interactive,
+        prompt: "fix the login bug".into(),
+        argv: vec![agent.into()],
+        cwd: "/src/webapp".into(),
+        pid: Some(4242),
+        created_ms: NOW - 200_000,
+        started_ms: Some(NOW - 187_000),
+        ended_ms: (!state.is_live()).then_some(NOW - 60_000),
+        state,
+        log_path: "/logs/task.log".into(),
+    }
+}
+
+fn with_tasks(state: &mut State, screens: &Screens) {
+    state.tasks = vec![
+        task(3, "claude", TaskState::Running),
+        task(2, "codex", TaskState::Exited { code: 1 }),
+        task(
+            1,
+            "opencode",
+            TaskState::Stopped {
+                signal: Some("TERM".into()),
+                code: None,
+            },
+        ),
+    ];
+    state.selected_task = Some(3);
+    for (id, text) in [
+        (
+            3u64,
+            "\x1b[1;32m✓\x1b[0m read src/login.rs\r\n\x1b[31merror\x1b[0m: token expired\r\nthinking…",
+        ),
+        (2, "codex> \x1b[33mwarning\x1b[0m unused import\r\n"),
+        (1, "opencode ready\r\n"),
+    ] {
+        let screen = TaskScreen::new(new_emulator(PtySize { rows: 30, cols: 80 }, 100));
+        screen.lock().feed(text.as_bytes());
+        screens.insert(id, screen);
+    }
+}
+
+fn render(state: &State, screens: &Screens) -> Terminal<TestBackend> {
+    let mut terminal =
+        Terminal::new(TestBackend::new(state.area.width, state.area.height)).unwrap();
+    terminal.draw(|f| draw(f, state, screens)).unwrap();
+    terminal
+}
+
+fn find(buf: &Buffer, text: &str) -> (u16, u16) {
+    for y in 0..buf.area.height {
+        let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        if let Some(i) = row.find(text) {
+            return (row[..i].chars().count() as u16, y);
+        }
+    }
+    panic!("{text:?} not on screen");
+}
+
+#[test]
+fn dashboard_without_tasks() {
+    let state = state(120, 32);
+    let terminal = render(&state, &Screens::default());
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn dashboard_with_live_pane() {
+    let mut state = state(120, 32);
+    let screens = Screens::default();
+    with_tasks(&mut state, &screens);
+    let terminal = render(&state, &screens);
+    insta::assert_snapshot!(terminal.backend());
+    let buf = terminal.backend().buffer();
+    // The pane shows the agent's own colours.
+    let (x, y) = find(buf, "error: token");
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    // Task states are coloured by meaning.
+    let (x, y) = find(buf, "running 3m07s");
+    assert_eq!(buf[(x, y)].fg, Color::Green);
+    let (x, y) = find(buf, "exited 1");
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    // The focused list (tasks) has the accent border; others do not.
+    let (x, y) = find(buf, "Tasks");
+    assert_eq!(buf[(x - 2, y)].fg, Color::Cyan);
+    let (x, y) = find(buf, "Projects");
+    assert_eq!(buf[(x - 2, y)].fg, Color::DarkGray);
+}
+
+#[test]
+fn dispatch_dialog() {
+    let mut state = state(120, 32);
+    let mut form = DispatchForm::new(0, 0);
+    form.paste("Fix the flaky login test.\nKeep the public API.");
+    form.error = Some("project webapp is gone: /src/webapp is not a directory".into());
+    state.modal = Some(Modal::Dispatch(Box::new(form)));
+    let terminal = render(&state, &Screens::default());
+    insta::assert_snapshot!(terminal.backend());
+    let buf = terminal.backend().buffer();
+    let (x, y) = find(buf, "project webapp is gone");
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+}
+
+#[test]
+fn help_is_generated_from_the_keymap() {
+    let mut state = state(120, 32);
+    state.modal = Some(Modal::Help);
+    let terminal = render(&state, &Screens::default());
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn confirm_stop() {
+    let mut state = state(120, 32);
+    let screens = Screens::default();
+    with_tasks(&mut state, &screens);
+    state.modal = Some(Modal::ConfirmStop(3));
+    insta::assert_snapshot!(render(&state, &screens).backend());
+}
+
+#[test]
+fn grid_of_panes() {
+    let mut state = state(120, 32);
+    let screens = Screens::default();
+    with_tasks(&mut state, &screens);
+    state.view = View::Grid;
+    let terminal = render(&state, &screens);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn agents_focused_with_probe_in_flight() {
+    let mut state = state(120, 32);
+    state.focus = Focus::Agents;
+    state.probing = true;
+    insta::assert_snapshot!(render(&state, &Screens::default()).backend());
+}
+
+#[test]
+fn too_small() {
+    let state = state(60, 12);
+    let terminal = render(&state, &Screens::default());
+    insta::assert_snapshot!(terminal.backend());
+    let buf = terminal.backend().buffer();
+    let (x, y) = find(buf, "Terminal too small");
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+}
