@@ -469,7 +469,7 @@ def render(grid, cols, rows, title):
         run = None  # [start col, chars, key]
 
         def flush():
-            if run and run[1].strip(" "):
+            if run and "".join(run[1]).strip(" "):
                 texts.append((y, run[0], "".join(run[1]), run[2]))
 
         x = 0

@@ -7,13 +7,46 @@ use common::{Sandbox, process_alive, wait_for_condition};
 const CTRL_S: &str = "\x13";
 const DETACH: &str = "\x1d";
 
-/// Opens the dispatch dialog, types `prompt` into the editor and starts it.
+/// Opens the dispatch dialog, types `prompt` into the editor and starts it
+/// with the default agent (the fake one, the first installed).
 fn dispatch(tui: &mut common::Tui, prompt: &str) {
     tui.send("n");
     tui.wait_for("New task");
     tui.send(prompt);
     tui.send(CTRL_S);
     tui.wait_gone("New task");
+}
+
+/// The agent shown in the open dialog.
+fn dialog_agent(tui: &common::Tui) -> String {
+    let screen = tui.screen();
+    let line = screen
+        .lines()
+        .find(|l| l.contains("Agent   ◂"))
+        .unwrap_or("")
+        .to_string();
+    line.split('◂')
+        .nth(1)
+        .and_then(|r| r.split('▸').next())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// In the open dialog, moves to the agent field and cycles it to `id`.
+fn select_agent(tui: &mut common::Tui, id: &str) {
+    tui.send("\t\t"); // from the prompt: Tab → project, Tab → agent
+    for _ in 0..40 {
+        let current = dialog_agent(tui);
+        if current == id {
+            return;
+        }
+        tui.send("\x1b[C");
+        tui.wait_until("the agent to change", |s| {
+            !s.contents().contains(&format!("◂ {current} ▸"))
+        });
+    }
+    panic!("agent {id} not offered; screen:\n{}", tui.screen());
 }
 
 #[test]
@@ -136,15 +169,7 @@ fn exit_codes_and_failures_show_in_the_task_list() {
     // An agent that is not installed is refused in the dialog, by name.
     tui.send("n");
     tui.wait_for("New task");
-    tui.send("\t\t"); // from the prompt: Tab → project, Tab → agent
-    // Cycle the agent selector to the (missing) ghost agent.
-    for _ in 0..20 {
-        if tui.screen().contains("◂ ghost ▸") {
-            break;
-        }
-        tui.send("\x1b[C");
-        std::thread::sleep(std::time::Duration::from_millis(30));
-    }
+    select_agent(&mut tui, "ghost");
     tui.wait_for("◂ ghost ▸");
     tui.send(CTRL_S);
     tui.wait_for("is not installed on local");
@@ -252,4 +277,94 @@ fn queries_are_answered_alt_screen_and_garbage_render() {
     tui.send("q");
     tui.wait_for("left alt screen");
     tui.wait_for("#2 fake · demo · exited 0");
+}
+
+/// A custom agent: any program, here `sh -c PROMPT` in headless mode.
+const SH_AGENT: &str = "[[agent]]\nid = \"sh\"\nbinary = \"sh\"\ninteractive = []\nheadless = [\"-c\", \"{prompt}\"]\n";
+
+/// Dispatches `sh -c script` in headless mode through the dialog.
+fn dispatch_sh(tui: &mut common::Tui, script: &str) {
+    tui.send("n");
+    tui.wait_for("New task");
+    select_agent(tui, "sh");
+    tui.send("\t\x1b[C"); // mode: headless
+    tui.wait_for("◂ headless ▸");
+    tui.send("\t");
+    tui.send(script);
+    tui.send(CTRL_S);
+    tui.wait_gone("New task");
+}
+
+#[test]
+fn ptys_follow_pane_terminal_and_attach_sizes() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(SH_AGENT);
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    dispatch_sh(
+        &mut tui,
+        "trap 'echo size $(stty size)' WINCH; echo size $(stty size); while :; do sleep 0.05; done",
+    );
+    // At 120×36 the pane is 78×33 inside its frame; at 140×40, 92×37.
+    tui.wait_for("size 33 78");
+    tui.resize(140, 40);
+    tui.wait_for("size 37 92");
+    // Attached, the PTY gets the whole terminal; detached, the pane again.
+    tui.send("\r");
+    tui.wait_for("size 40 140");
+    tui.send(DETACH);
+    tui.wait_for("detached from #1");
+    tui.wait_for("size 37 92");
+}
+
+#[test]
+fn scrollback_by_keys_and_wheel() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    dispatch(&mut tui, "lines=300 idle");
+    tui.wait_for("idle: waiting");
+    tui.send("\x1b[5~"); // PgUp
+    tui.wait_for("lines back");
+    tui.wait_for("line 270 of 300");
+    tui.send("\x1b[F"); // End: back to live
+    tui.wait_gone("lines back");
+    // Mouse wheel up over the pane (SGR mouse), three lines per notch.
+    tui.send("\x1b[<64;80;10M");
+    tui.wait_for("↑ 3 lines back");
+    tui.send("\x1b[<65;80;10M");
+    tui.wait_gone("lines back");
+}
+
+#[test]
+fn ctrl_c_reaches_the_agent_and_a_program_that_never_reads_stdin_is_harmless() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(SH_AGENT);
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    // Never reads stdin: a big paste fills the PTY's input queue.
+    dispatch_sh(&mut tui, "echo deaf; exec sleep 1000");
+    tui.wait_for("deaf");
+    tui.send("\r");
+    tui.wait_for("attached to #1");
+    tui.send(vec![b'z'; 200_000]);
+    tui.send(DETACH);
+    tui.wait_for("detached from #1");
+    // The dashboard still answers keys.
+    tui.send("?");
+    tui.wait_for("Help");
+    tui.send("?");
+    tui.wait_gone("Help");
+
+    tui.send("n");
+    tui.wait_for("New task");
+    select_agent(&mut tui, "fake");
+    tui.send("\t\tidle"); // agent → mode → prompt
+    tui.send(CTRL_S);
+    tui.wait_for("idle: waiting");
+    tui.send("\r");
+    tui.wait_for("attached to #2");
+    tui.send("\x03");
+    tui.wait_for("killed by signal INT");
 }
