@@ -122,6 +122,8 @@ pub fn build_request(
     form: &DispatchForm,
     size: PtySize,
 ) -> Result<DispatchRequest, String> {
+    let prompt = form.prompt_text();
+    check_prompt(&prompt)?;
     let project = state
         .projects
         .get(form.project)
@@ -136,8 +138,6 @@ pub fn build_request(
     let rows = state.agent_rows();
     let row = rows.get(form.agent).ok_or("no agent selected")?;
     let agent = row.agent;
-    let prompt = form.prompt_text();
-    check_prompt(&prompt)?;
     let args = agent.args(form.mode, &prompt)?;
     let program = match (row.probe, &state.probe) {
         (Some(p), _) if p.found => p.path.clone().unwrap_or_else(|| agent.binary.clone()),

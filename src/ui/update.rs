@@ -405,3 +405,191 @@ fn sync_panes(state: &mut State, screens: &Screens, effects: &mut Vec<Effect>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::RunMode;
+    use crate::config::{Config, Project};
+    use crate::supervisor::task::{TaskRecord, TaskState};
+    use crossterm::event::{KeyModifiers, MouseEvent};
+
+    fn state() -> State {
+        let mut config = Config::defaults("/c/config.toml".into());
+        config.projects = vec![
+            Project {
+                name: "a".into(),
+                path: "/a".into(),
+            },
+            Project {
+                name: "b".into(),
+                path: "/b".into(),
+            },
+        ];
+        State::new(&config, Rect::new(0, 0, 120, 36), 0)
+    }
+
+    fn task(id: u64, state: TaskState) -> Box<TaskRecord> {
+        Box::new(TaskRecord {
+            id,
+            project: "a".into(),
+            agent: "claude".into(),
+            host: "local".into(),
+            mode: RunMode::Interactive,
+            prompt: String::new(),
+            argv: vec![],
+            cwd: "/a".into(),
+            state,
+            pid: None,
+            created_ms: 0,
+            started_ms: None,
+            ended_ms: None,
+            log_path: "/l".into(),
+        })
+    }
+
+    fn key(c: char) -> Action {
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    fn run(state: &mut State, action: Action) -> Vec<Effect> {
+        update(state, action, &Screens::default())
+    }
+
+    #[test]
+    fn new_tasks_are_selected_and_listed_newest_first() {
+        let mut s = state();
+        run(
+            &mut s,
+            Action::Supervisor(Event::Task(task(1, TaskState::Running))),
+        );
+        run(
+            &mut s,
+            Action::Supervisor(Event::Task(task(2, TaskState::Running))),
+        );
+        assert_eq!(s.tasks.iter().map(|t| t.id).collect::<Vec<_>>(), [2, 1]);
+        assert_eq!(s.selected_task, Some(2));
+        run(
+            &mut s,
+            Action::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)),
+        );
+        assert_eq!(s.selected_task, Some(1));
+    }
+
+    #[test]
+    fn stop_and_quit_ask_first() {
+        let mut s = state();
+        run(
+            &mut s,
+            Action::Supervisor(Event::Task(task(7, TaskState::Running))),
+        );
+        assert!(run(&mut s, key('x')).is_empty());
+        assert!(matches!(s.modal, Some(Modal::ConfirmStop(7))));
+        let effects = run(&mut s, key('y'));
+        assert!(matches!(
+            effects[..],
+            [Effect::Send(Command::Stop { id: 7 })]
+        ));
+
+        run(&mut s, key('q'));
+        assert!(matches!(s.modal, Some(Modal::ConfirmQuit { live: 1 })));
+        assert!(run(&mut s, key('n')).is_empty());
+        assert!(s.modal.is_none() && !s.shutting_down);
+    }
+
+    #[test]
+    fn attach_only_to_live_tasks() {
+        let mut s = state();
+        run(
+            &mut s,
+            Action::Supervisor(Event::Task(task(1, TaskState::Exited { code: 0 }))),
+        );
+        assert!(
+            run(
+                &mut s,
+                Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+            )
+            .is_empty()
+        );
+        assert!(
+            s.notice
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("nothing to attach to")
+        );
+        run(
+            &mut s,
+            Action::Supervisor(Event::Task(task(2, TaskState::Running))),
+        );
+        let effects = run(
+            &mut s,
+            Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        assert!(matches!(effects[..], [Effect::Attach(2)]));
+    }
+
+    #[test]
+    fn tab_cycles_focus_and_click_selects_rows() {
+        let mut s = state();
+        assert_eq!(s.focus, Focus::Tasks);
+        run(
+            &mut s,
+            Action::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
+        );
+        assert_eq!(s.focus, Focus::Projects);
+        let projects = layout::inner(s.dashboard().projects);
+        let click = MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: projects.x + 2,
+            row: projects.y + 1,
+            modifiers: KeyModifiers::NONE,
+        };
+        run(&mut s, Action::Mouse(click));
+        assert_eq!(s.selected_project, 1);
+        let agents = layout::inner(s.dashboard().agents);
+        run(
+            &mut s,
+            Action::Mouse(MouseEvent {
+                column: agents.x,
+                row: agents.y + 3,
+                ..click
+            }),
+        );
+        assert_eq!((s.focus, s.selected_agent), (Focus::Agents, 3));
+    }
+
+    #[test]
+    fn visible_panes_are_sized_once_and_unknown_screens_replayed() {
+        let mut s = state();
+        let effects = run(
+            &mut s,
+            Action::Supervisor(Event::Task(task(4, TaskState::Lost))),
+        );
+        let inner = s.dashboard().pane_inner;
+        assert!(matches!(
+            &effects[..],
+            [Effect::Send(Command::Replay { id: 4, size })] if size.cols == inner.width && size.rows == inner.height
+        ));
+        // Asked once only.
+        assert!(run(&mut s, Action::Tick(1)).is_empty());
+    }
+
+    #[test]
+    fn dialog_refuses_a_nul_byte_in_the_prompt() {
+        let mut s = state();
+        run(&mut s, key('n'));
+        run(&mut s, Action::Paste("bad\0prompt".into()));
+        run(
+            &mut s,
+            Action::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)),
+        );
+        match &s.modal {
+            Some(Modal::Dispatch(form)) => {
+                let error = form.error.as_deref().unwrap();
+                assert!(error.contains("NUL"), "{error}");
+            }
+            _ => panic!("dialog closed"),
+        }
+    }
+}
