@@ -34,7 +34,7 @@ pub struct AgentEntry {
 }
 
 /// A resolved catalog entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Agent {
     pub id: String,
     pub name: String,
@@ -70,7 +70,7 @@ impl RunMode {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
     agents: Vec<Agent>,
 }

@@ -2,7 +2,10 @@
 //! machine and (soon) on hosts reached over SSH.
 
 pub mod catalog;
+pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod dispatch;
 pub mod host;
 pub mod keymap;
 pub mod paths;

@@ -16,6 +16,8 @@ pub struct Paths {
     pub data_dir: PathBuf,
     /// `tasks.json` and other state that survives restarts.
     pub state_dir: PathBuf,
+    /// The daemon's socket, lock and pid file (0700, ours only).
+    pub runtime_dir: PathBuf,
 }
 
 impl Paths {
@@ -30,10 +32,15 @@ impl Paths {
             .state_dir()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| dirs.data_dir().join("state"));
+        let runtime_dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+            Some(dir) => PathBuf::from(dir).join("flightdeck"),
+            None => std::env::temp_dir().join(format!("flightdeck-{}", nix::unistd::geteuid())),
+        };
         Ok(Self {
             config_dir: dirs.config_dir().to_path_buf(),
             data_dir: dirs.data_dir().to_path_buf(),
             state_dir,
+            runtime_dir,
         })
     }
 
@@ -43,6 +50,7 @@ impl Paths {
             config_dir: home.join("config"),
             data_dir: home.join("data"),
             state_dir: home.join("state"),
+            runtime_dir: home.join("run"),
         }
     }
 
@@ -60,6 +68,52 @@ impl Paths {
 
     pub fn app_log_file(&self) -> PathBuf {
         self.data_dir.join("flightdeck.log")
+    }
+
+    pub fn daemon_log_file(&self) -> PathBuf {
+        self.data_dir.join("daemon.log")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.runtime_dir.join("daemon.sock")
+    }
+
+    pub fn daemon_lock(&self) -> PathBuf {
+        self.runtime_dir.join("daemon.lock")
+    }
+
+    pub fn daemon_pid(&self) -> PathBuf {
+        self.runtime_dir.join("daemon.pid")
+    }
+
+    /// Creates the runtime directory (0700) or checks an existing one: it
+    /// must be ours, and nobody else may have any access to it.
+    pub fn ensure_runtime_dir(&self) -> Result<()> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = &self.runtime_dir;
+        std::fs::create_dir_all(dir)
+            .wrap_err_with(|| format!("cannot create runtime directory {}", dir.display()))?;
+        let meta = std::fs::metadata(dir)
+            .wrap_err_with(|| format!("cannot inspect runtime directory {}", dir.display()))?;
+        let me = nix::unistd::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(eyre!(
+                "runtime directory {} belongs to uid {}, not to you (uid {me}); refusing to use it",
+                dir.display(),
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).wrap_err_with(
+                || {
+                    format!(
+                        "runtime directory {} is open to others and cannot be fixed",
+                        dir.display()
+                    )
+                },
+            )?;
+        }
+        Ok(())
     }
 
     /// Creates the data and state directories, with an error that names the

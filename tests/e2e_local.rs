@@ -79,10 +79,10 @@ fn dispatch_attach_answer_detach_stop_and_persist() {
     tui.send("y");
     tui.wait_for("stopped TERM");
 
-    // Quitting with a live task asks, then stops it cleanly.
+    // Quitting with a live task asks; `s` stops it cleanly first.
     tui.send("q");
-    tui.wait_for("still running. Stop them and quit?");
-    tui.send("y");
+    tui.wait_for("Quit and leave them running?");
+    tui.send("s");
     assert_eq!(tui.wait_exit(), 0);
 
     let tasks = sandbox.tasks_json();
@@ -178,27 +178,55 @@ fn exit_codes_and_failures_show_in_the_task_list() {
 }
 
 #[test]
-fn restart_marks_orphans_lost_and_replays_their_logs() {
+fn agents_outlive_the_tui_and_a_new_one_sees_what_they_printed() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    dispatch(&mut tui, "ask lines=2 idle");
+    tui.wait_for("Proceed with the plan? [y/n]");
+    // Kill the TUI outright, as a dropped SSH session would.
+    kill(tui.pid(), nix::sys::signal::Signal::SIGKILL);
+    tui.wait_exit();
+    drop(tui);
+    // The agent is still there; answer it from the CLI side of things.
+    let (code, out, _) = sandbox.cli(&["ls", "--json"]);
+    assert_eq!(code, 0);
+    let tasks: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(tasks[0]["state"]["state"], "running");
+
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("#1 fake · demo · running");
+    tui.wait_for("Proceed with the plan? [y/n]");
+    tui.send("\r");
+    tui.wait_for("attached to #1");
+    tui.send("later\r");
+    tui.wait_for("answer: later");
+    tui.send(DETACH);
+    tui.wait_for("detached from #1");
+    tui.wait_for("line 2 of 2");
+}
+
+#[test]
+fn daemon_killed_hard_marks_tasks_lost_and_keeps_their_logs() {
     let sandbox = Sandbox::new();
     sandbox.write_config("");
     let mut tui = sandbox.spawn(&[], 120, 36, &[]);
     tui.wait_for("✓ fake");
     dispatch(&mut tui, "lines=3 idle");
     tui.wait_for("idle: waiting");
-    // Kill flightdeck outright: no chance to stop its task.
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(tui.pid() as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    tui.wait_exit();
-    drop(tui);
-
-    let tui = sandbox.spawn(&[], 120, 36, &[]);
+    let daemon = sandbox.daemon_pid().expect("a daemon runs");
+    kill(daemon, nix::sys::signal::Signal::SIGKILL);
+    // The TUI notices, starts a new daemon and reconnects by itself.
     tui.wait_for("#1 fake · demo · lost");
-    // The pane is rebuilt from the log.
-    tui.wait_for("line 3 of 3");
+    tui.wait_for("line 3 of 3"); // the pane is rebuilt from the log
+    assert_ne!(sandbox.daemon_pid(), Some(daemon));
     assert_eq!(sandbox.tasks_json()[0]["state"]["state"], "lost");
+    assert!(sandbox.log(1).contains("idle: waiting"));
+}
+
+fn kill(pid: u32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
 }
 
 #[test]

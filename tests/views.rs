@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use flightdeck::catalog::RunMode;
 use flightdeck::config::{Config, Project};
+use flightdeck::daemon::client::Frames;
 use flightdeck::host::PtySize;
 use flightdeck::probe::{AgentProbe, HostProbe};
 use flightdeck::supervisor::task::{TaskRecord, TaskState};
-use flightdeck::supervisor::{Screens, TaskScreen};
 use flightdeck::term::new_emulator;
 use flightdeck::ui::form::DispatchForm;
 use flightdeck::ui::state::{Focus, Modal, ProjectStatus, State, View};
@@ -89,7 +89,7 @@ fn task(id: u64, agent: &str, state: TaskState) -> TaskRecord {
     }
 }
 
-fn with_tasks(state: &mut State, screens: &Screens) {
+fn with_tasks(state: &mut State, frames: &Frames) {
     state.tasks = vec![
         task(3, "claude", TaskState::Running),
         task(2, "codex", TaskState::Exited { code: 1 }),
@@ -111,16 +111,16 @@ fn with_tasks(state: &mut State, screens: &Screens) {
         (2, "codex> \x1b[33mwarning\x1b[0m unused import\r\n"),
         (1, "opencode ready\r\n"),
     ] {
-        let screen = TaskScreen::new(new_emulator(PtySize { rows: 30, cols: 80 }, 100));
-        screen.lock().feed(text.as_bytes());
-        screens.insert(id, screen);
+        let mut emulator = new_emulator(PtySize { rows: 30, cols: 80 }, 100);
+        emulator.feed(text.as_bytes());
+        frames.insert(id, emulator.frame(0));
     }
 }
 
-fn render(state: &State, screens: &Screens) -> Terminal<TestBackend> {
+fn render(state: &State, frames: &Frames) -> Terminal<TestBackend> {
     let mut terminal =
         Terminal::new(TestBackend::new(state.area.width, state.area.height)).unwrap();
-    terminal.draw(|f| draw(f, state, screens)).unwrap();
+    terminal.draw(|f| draw(f, state, frames)).unwrap();
     terminal
 }
 
@@ -137,16 +137,16 @@ fn find(buf: &Buffer, text: &str) -> (u16, u16) {
 #[test]
 fn dashboard_without_tasks() {
     let state = state(120, 32);
-    let terminal = render(&state, &Screens::default());
+    let terminal = render(&state, &Frames::default());
     insta::assert_snapshot!(terminal.backend());
 }
 
 #[test]
 fn dashboard_with_live_pane() {
     let mut state = state(120, 32);
-    let screens = Screens::default();
-    with_tasks(&mut state, &screens);
-    let terminal = render(&state, &screens);
+    let frames = Frames::default();
+    with_tasks(&mut state, &frames);
+    let terminal = render(&state, &frames);
     insta::assert_snapshot!(terminal.backend());
     let buf = terminal.backend().buffer();
     // The pane shows the agent's own colours.
@@ -171,7 +171,7 @@ fn dispatch_dialog() {
     form.paste("Fix the flaky login test.\nKeep the public API.");
     form.error = Some("project webapp is gone: /src/webapp is not a directory".into());
     state.modal = Some(Modal::Dispatch(Box::new(form)));
-    let terminal = render(&state, &Screens::default());
+    let terminal = render(&state, &Frames::default());
     insta::assert_snapshot!(terminal.backend());
     let buf = terminal.backend().buffer();
     let (x, y) = find(buf, "project webapp is gone");
@@ -182,26 +182,26 @@ fn dispatch_dialog() {
 fn help_is_generated_from_the_keymap() {
     let mut state = state(120, 32);
     state.modal = Some(Modal::Help);
-    let terminal = render(&state, &Screens::default());
+    let terminal = render(&state, &Frames::default());
     insta::assert_snapshot!(terminal.backend());
 }
 
 #[test]
 fn confirm_stop() {
     let mut state = state(120, 32);
-    let screens = Screens::default();
-    with_tasks(&mut state, &screens);
+    let frames = Frames::default();
+    with_tasks(&mut state, &frames);
     state.modal = Some(Modal::ConfirmStop(3));
-    insta::assert_snapshot!(render(&state, &screens).backend());
+    insta::assert_snapshot!(render(&state, &frames).backend());
 }
 
 #[test]
 fn grid_of_panes() {
     let mut state = state(120, 32);
-    let screens = Screens::default();
-    with_tasks(&mut state, &screens);
+    let frames = Frames::default();
+    with_tasks(&mut state, &frames);
     state.view = View::Grid;
-    let terminal = render(&state, &screens);
+    let terminal = render(&state, &frames);
     insta::assert_snapshot!(terminal.backend());
 }
 
@@ -210,13 +210,13 @@ fn agents_focused_with_probe_in_flight() {
     let mut state = state(120, 32);
     state.focus = Focus::Agents;
     state.probing = true;
-    insta::assert_snapshot!(render(&state, &Screens::default()).backend());
+    insta::assert_snapshot!(render(&state, &Frames::default()).backend());
 }
 
 #[test]
 fn too_small() {
     let state = state(60, 12);
-    let terminal = render(&state, &Screens::default());
+    let terminal = render(&state, &Frames::default());
     insta::assert_snapshot!(terminal.backend());
     let buf = terminal.backend().buffer();
     let (x, y) = find(buf, "Terminal too small");

@@ -16,15 +16,19 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::catalog::RunMode;
+use crate::catalog::{Catalog, RunMode};
 use crate::host::{Host, PtySize};
 use crate::paths::Paths;
+use crate::probe::HostProbe;
 pub use screens::{Screens, TaskScreen};
 use task::{TaskId, TaskRecord};
 
 /// Everything needed to start a task; the agent's argv is already resolved.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DispatchRequest {
+    /// Chosen by the requester; the [`Event::Dispatched`] answer carries it
+    /// back with the new task's id.
+    pub token: Option<u64>,
     pub project: String,
     pub agent: String,
     pub host: String,
@@ -52,6 +56,13 @@ pub enum Command {
         id: TaskId,
         size: PtySize,
     },
+    /// Probe which agents a host has (all hosts when `None`); answered by
+    /// [`Event::Probe`].
+    Probe {
+        host: Option<String>,
+    },
+    /// New settings from the user's config.
+    Configure(Settings),
     /// Rebuild the screen of a task that has ended from the tail of its log.
     Replay {
         id: TaskId,
@@ -69,14 +80,23 @@ pub enum Level {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Event {
-    /// Every known task, sent once at start.
-    Snapshot(Vec<TaskRecord>),
+    /// Every known task and the latest probes; the first event a client gets.
+    Snapshot {
+        tasks: Vec<TaskRecord>,
+        probes: Vec<HostProbe>,
+    },
     /// A task was created or its record changed.
     Task(Box<TaskRecord>),
-    /// The task's screen changed (coalesced: at most one until it is drawn).
+    /// A new frame of the task's screen arrived (client side).
     Output {
         id: TaskId,
     },
+    /// The answer to a dispatch request that carried a token.
+    Dispatched {
+        token: u64,
+        id: TaskId,
+    },
+    Probe(HostProbe),
     Notice {
         level: Level,
         message: String,
@@ -85,11 +105,30 @@ pub enum Event {
     ShutDown,
 }
 
+/// What the supervisor takes from the user's config.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub stop_grace: Duration,
+    pub scrollback_lines: usize,
+    pub probe_timeout: Duration,
+    pub catalog: Catalog,
+}
+
+impl Settings {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Settings {
+            stop_grace: config.settings.stop_grace,
+            scrollback_lines: config.settings.scrollback_lines,
+            probe_timeout: config.settings.probe_timeout,
+            catalog: config.catalog.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SupervisorConfig {
     pub paths: Paths,
-    pub stop_grace: Duration,
-    pub scrollback_lines: usize,
+    pub settings: Settings,
 }
 
 /// The UI's side of the supervisor.

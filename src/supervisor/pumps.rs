@@ -9,7 +9,6 @@ use std::sync::mpsc as std_mpsc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::Event;
 use super::screens::TaskScreen;
 use super::service::Internal;
 use super::task::{ExitInfo, TaskId};
@@ -20,7 +19,6 @@ pub fn spawn_reader(
     screen: Arc<TaskScreen>,
     mut log: File,
     input: std_mpsc::Sender<Vec<u8>>,
-    events: UnboundedSender<Event>,
     internal: UnboundedSender<Internal>,
 ) {
     std::thread::Builder::new()
@@ -47,9 +45,7 @@ pub fn spawn_reader(
                 if !replies.is_empty() {
                     let _ = input.send(replies);
                 }
-                if screen.mark_dirty() {
-                    let _ = events.send(Event::Output { id });
-                }
+                screen.changed(id);
             }
             let _ = log.flush();
             let _ = internal.send(Internal::OutputClosed { id });

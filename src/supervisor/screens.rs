@@ -1,26 +1,45 @@
 //! The live screens of tasks, shared between the threads that feed them and
-//! the views that draw them. Only a "task N changed" message crosses the
-//! channel; nobody copies byte streams around per frame.
+//! the clients that watch them. A watcher is told "task N changed" (a flag
+//! and a wake-up, never a copy of the bytes); it renders a frame from the
+//! screen when it is ready for one, so a slow watcher only ever costs itself.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+
+use tokio::sync::Notify;
 
 use super::task::TaskId;
 use crate::term::Emulator;
 
+/// One client's interest in screens: which changed since it last looked.
+#[derive(Default)]
+pub struct Watcher {
+    changed: Mutex<HashSet<TaskId>>,
+    pub wake: Notify,
+}
+
+impl Watcher {
+    pub fn mark(&self, id: TaskId) {
+        self.changed.lock().unwrap().insert(id);
+        self.wake.notify_one();
+    }
+
+    /// The tasks that changed since the last call.
+    pub fn take_changed(&self) -> HashSet<TaskId> {
+        std::mem::take(&mut *self.changed.lock().unwrap())
+    }
+}
+
 pub struct TaskScreen {
     emulator: Mutex<Box<dyn Emulator>>,
-    /// Set by the feeder, cleared by the drawer; a change is announced only
-    /// when the flag goes from clear to set, so a flood is one message per frame.
-    dirty: AtomicBool,
+    watchers: Mutex<Vec<Weak<Watcher>>>,
 }
 
 impl TaskScreen {
     pub fn new(emulator: Box<dyn Emulator>) -> Arc<Self> {
         Arc::new(TaskScreen {
             emulator: Mutex::new(emulator),
-            dirty: AtomicBool::new(false),
+            watchers: Mutex::default(),
         })
     }
 
@@ -28,30 +47,141 @@ impl TaskScreen {
         self.emulator.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Marks the screen changed; true when the change needs announcing.
-    pub fn mark_dirty(&self) -> bool {
-        !self.dirty.swap(true, Ordering::AcqRel)
+    /// Tells every watcher that task `id`'s screen changed.
+    pub fn changed(&self, id: TaskId) {
+        self.watchers.lock().unwrap().retain(|w| match w.upgrade() {
+            Some(watcher) => {
+                watcher.mark(id);
+                true
+            }
+            None => false,
+        });
     }
 
-    /// Clears the changed flag before drawing.
-    pub fn take_dirty(&self) -> bool {
-        self.dirty.swap(false, Ordering::AcqRel)
+    fn add_watcher(&self, watcher: &Arc<Watcher>) {
+        let mut watchers = self.watchers.lock().unwrap();
+        if !watchers.iter().any(|w| w.as_ptr() == Arc::as_ptr(watcher)) {
+            watchers.push(Arc::downgrade(watcher));
+        }
+    }
+
+    fn remove_watcher(&self, watcher: &Arc<Watcher>) {
+        self.watchers
+            .lock()
+            .unwrap()
+            .retain(|w| w.as_ptr() != Arc::as_ptr(watcher) && w.strong_count() > 0);
     }
 }
 
+#[derive(Default)]
+struct Registry {
+    screens: HashMap<TaskId, Arc<TaskScreen>>,
+    /// Watchers of tasks whose screen does not exist (yet): an ended task
+    /// whose log is being replayed, or one being dispatched.
+    waiting: HashMap<TaskId, Vec<Weak<Watcher>>>,
+}
+
 #[derive(Clone, Default)]
-pub struct Screens(Arc<RwLock<HashMap<TaskId, Arc<TaskScreen>>>>);
+pub struct Screens(Arc<RwLock<Registry>>);
 
 impl Screens {
     pub fn get(&self, id: TaskId) -> Option<Arc<TaskScreen>> {
-        self.0.read().unwrap().get(&id).cloned()
+        self.0.read().unwrap().screens.get(&id).cloned()
     }
 
+    /// Adds a screen; watchers that were waiting for it are attached and told.
     pub fn insert(&self, id: TaskId, screen: Arc<TaskScreen>) {
-        self.0.write().unwrap().insert(id, screen);
+        let waiting = {
+            let mut registry = self.0.write().unwrap();
+            registry.screens.insert(id, screen.clone());
+            registry.waiting.remove(&id).unwrap_or_default()
+        };
+        for watcher in waiting.iter().filter_map(Weak::upgrade) {
+            screen.add_watcher(&watcher);
+        }
+        screen.changed(id);
     }
 
-    pub fn remove(&self, id: TaskId) {
-        self.0.write().unwrap().remove(&id);
+    /// Starts telling `watcher` about task `id`, and marks it changed so the
+    /// watcher draws it at once. False when the task has no screen yet.
+    pub fn watch(&self, id: TaskId, watcher: &Arc<Watcher>) -> bool {
+        let mut registry = self.0.write().unwrap();
+        match registry.screens.get(&id) {
+            Some(screen) => {
+                screen.add_watcher(watcher);
+                watcher.mark(id);
+                true
+            }
+            None => {
+                let list = registry.waiting.entry(id).or_default();
+                list.retain(|w| w.strong_count() > 0 && w.as_ptr() != Arc::as_ptr(watcher));
+                list.push(Arc::downgrade(watcher));
+                false
+            }
+        }
+    }
+
+    pub fn unwatch(&self, id: TaskId, watcher: &Arc<Watcher>) {
+        let mut registry = self.0.write().unwrap();
+        if let Some(screen) = registry.screens.get(&id) {
+            screen.remove_watcher(watcher);
+        }
+        if let Some(list) = registry.waiting.get_mut(&id) {
+            list.retain(|w| w.as_ptr() != Arc::as_ptr(watcher));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::PtySize;
+    use crate::term::new_emulator;
+
+    fn screen() -> Arc<TaskScreen> {
+        TaskScreen::new(new_emulator(PtySize { rows: 5, cols: 20 }, 10))
+    }
+
+    #[test]
+    fn watchers_hear_changes_of_what_they_watch() {
+        let screens = Screens::default();
+        let a = Arc::new(Watcher::default());
+        let b = Arc::new(Watcher::default());
+        screens.insert(1, screen());
+        assert!(screens.watch(1, &a));
+        assert_eq!(
+            a.take_changed(),
+            HashSet::from([1]),
+            "watching draws at once"
+        );
+        screens.get(1).unwrap().changed(1);
+        assert_eq!(a.take_changed(), HashSet::from([1]));
+        assert!(b.take_changed().is_empty());
+        screens.unwatch(1, &a);
+        screens.get(1).unwrap().changed(1);
+        assert!(a.take_changed().is_empty());
+    }
+
+    #[test]
+    fn watching_a_missing_screen_waits_for_it() {
+        let screens = Screens::default();
+        let a = Arc::new(Watcher::default());
+        assert!(!screens.watch(9, &a));
+        assert!(a.take_changed().is_empty());
+        screens.insert(9, screen());
+        assert_eq!(a.take_changed(), HashSet::from([9]));
+        screens.get(9).unwrap().changed(9);
+        assert_eq!(a.take_changed(), HashSet::from([9]));
+    }
+
+    #[test]
+    fn dropped_watchers_are_forgotten() {
+        let screens = Screens::default();
+        screens.insert(1, screen());
+        let a = Arc::new(Watcher::default());
+        screens.watch(1, &a);
+        drop(a);
+        screens.get(1).unwrap().changed(1);
+        assert!(screens.get(1).unwrap().watchers.lock().unwrap().is_empty());
     }
 }

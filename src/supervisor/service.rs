@@ -18,8 +18,8 @@ use super::screens::{Screens, TaskScreen};
 use super::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, now_ms};
 use super::{Command, DispatchRequest, Event, Level, SupervisorConfig};
 use crate::host::{Host, PtyControl, PtyProcess, PtySize, PtySpec, StopSignal};
-use crate::store;
 use crate::term::new_emulator;
+use crate::{probe, store};
 
 /// How much of a log is replayed to rebuild the screen of an ended task.
 const REPLAY_BYTES: u64 = 512 * 1024;
@@ -95,9 +95,10 @@ impl Supervisor {
     pub async fn run(mut self, mut commands: UnboundedReceiver<Command>) {
         self.load();
         self.start_saver();
-        let _ = self
-            .events
-            .send(Event::Snapshot(self.records.values().cloned().collect()));
+        let _ = self.events.send(Event::Snapshot {
+            tasks: self.records.values().cloned().collect(),
+            probes: Vec::new(),
+        });
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -175,6 +176,8 @@ impl Supervisor {
             }
             Command::Resize { id, size } => self.resize(id, size),
             Command::Replay { id, size } => self.replay(id, size),
+            Command::Probe { host } => self.probe(host),
+            Command::Configure(settings) => self.config.settings = settings,
             Command::Shutdown => self.begin_shutdown(),
         }
     }
@@ -227,6 +230,9 @@ impl Supervisor {
     fn dispatch(&mut self, request: DispatchRequest) {
         let id = self.next_id;
         self.next_id += 1;
+        if let Some(token) = request.token {
+            let _ = self.events.send(Event::Dispatched { token, id });
+        }
         let log_path = self.config.paths.logs_dir().join(format!("task-{id}.log"));
         let record = TaskRecord {
             id,
@@ -245,7 +251,10 @@ impl Supervisor {
             log_path,
         };
         // The screen exists before anyone hears of the task.
-        let screen = TaskScreen::new(new_emulator(request.size, self.config.scrollback_lines));
+        let screen = TaskScreen::new(new_emulator(
+            request.size,
+            self.config.settings.scrollback_lines,
+        ));
         self.screens.insert(id, screen);
         self.records.insert(id, record);
         self.changed(id);
@@ -294,7 +303,6 @@ impl Supervisor {
             screen,
             log,
             input.clone(),
-            self.events.clone(),
             self.internal_tx.clone(),
         );
         pumps::spawn_waiter(id, process.waiter, self.internal_tx.clone());
@@ -334,7 +342,7 @@ impl Supervisor {
             tracing::warn!(task = id, "SIGTERM failed: {e}");
         }
         let tx = self.internal_tx.clone();
-        let grace = self.config.stop_grace;
+        let grace = self.config.settings.stop_grace;
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
             let _ = tx.send(Internal::StopDeadline { id });
@@ -364,9 +372,8 @@ impl Supervisor {
             return;
         };
         let path = record.log_path.clone();
-        let scrollback = self.config.scrollback_lines;
+        let scrollback = self.config.settings.scrollback_lines;
         let screens = self.screens.clone();
-        let events = self.events.clone();
         tokio::task::spawn_blocking(move || {
             let mut emulator = new_emulator(size, scrollback);
             match read_tail(&path, REPLAY_BYTES) {
@@ -379,11 +386,27 @@ impl Supervisor {
                     .as_bytes(),
                 ),
             }
-            let screen = TaskScreen::new(emulator);
-            screen.mark_dirty();
-            screens.insert(id, screen);
-            let _ = events.send(Event::Output { id });
+            screens.insert(id, TaskScreen::new(emulator));
         });
+    }
+
+    fn probe(&mut self, only: Option<String>) {
+        for (name, host) in &self.hosts {
+            if only.as_ref().is_some_and(|h| h != name) {
+                continue;
+            }
+            let host = host.clone();
+            let catalog = self.config.settings.catalog.clone();
+            let timeout = self.config.settings.probe_timeout;
+            let events = self.events.clone();
+            tokio::spawn(async move {
+                let probe = probe::probe_host(host.as_ref(), &catalog, timeout).await;
+                let _ = events.send(Event::Probe(probe));
+            });
+        }
+        if let Some(name) = only.filter(|h| !self.hosts.contains_key(h)) {
+            self.notice(Level::Error, format!("unknown host {name:?}"));
+        }
     }
 
     fn begin_shutdown(&mut self) {
@@ -401,7 +424,7 @@ impl Supervisor {
             self.stop(id);
         }
         let tx = self.internal_tx.clone();
-        let cap = self.config.stop_grace + SHUTDOWN_SLACK;
+        let cap = self.config.settings.stop_grace + SHUTDOWN_SLACK;
         tokio::spawn(async move {
             tokio::time::sleep(cap).await;
             let _ = tx.send(Internal::ShutdownDeadline);
@@ -438,7 +461,7 @@ impl Supervisor {
             screen
                 .lock()
                 .feed(format!("\x1b[1;31mflightdeck: {reason}\x1b[0m\r\n").as_bytes());
-            screen.mark_dirty();
+            screen.changed(id);
         }
         if let Some(record) = self.records.get(&id) {
             // The log tells the same story as the pane.

@@ -9,11 +9,10 @@ use alacritty_terminal::index::{Column, Line};
 use alacritty_terminal::term::cell::Flags;
 use alacritty_terminal::term::{Config, Term, TermMode};
 use alacritty_terminal::vte::ansi::{Color as AnsiColor, NamedColor, Processor, Rgb};
-use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 
-use super::{Emulator, InputModes};
+use super::frame::{CellStyle, FrameBuilder, FrameRow};
+use super::{Emulator, InputModes, ScreenFrame};
 use crate::host::PtySize;
 
 /// What the terminal asks of its host while parsing, collected for later.
@@ -142,48 +141,51 @@ impl Emulator for AlacrittyEmulator {
         self.term.grid().history_size()
     }
 
-    fn render(&self, area: Rect, buf: &mut Buffer, scroll: usize) {
-        let area = area.intersection(buf.area);
+    fn frame(&self, scroll: usize) -> ScreenFrame {
         let grid = self.term.grid();
-        let offset = scroll.min(grid.history_size()) as i32;
-        let rows = (grid.screen_lines() as u16).min(area.height);
-        let cols = (grid.columns() as u16).min(area.width);
-        for y in 0..rows {
-            let row = &grid[Line(y as i32 - offset)];
+        let scroll = scroll.min(grid.history_size());
+        let (rows, cols) = (grid.screen_lines(), grid.columns());
+        let mut builder = FrameBuilder::default();
+        let mut symbol = String::with_capacity(8);
+        for y in 0..rows as i32 {
+            let line = &grid[Line(y - scroll as i32)];
+            let mut row = FrameRow::default();
             for x in 0..cols {
-                let cell = &row[Column(x as usize)];
-                let target = &mut buf[(area.x + x, area.y + y)];
-                if cell
-                    .flags
-                    .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
-                {
-                    // Covered by the wide character to its left (or a blank
-                    // placeholder at a line end); ratatui skips it when diffing.
-                    target.reset();
-                    if cell.flags.contains(Flags::LEADING_WIDE_CHAR_SPACER) {
-                        target.set_char(' ');
-                    }
+                let cell = &line[Column(x)];
+                let style = builder.style(CellStyle {
+                    fg: color(cell.fg),
+                    bg: color(cell.bg),
+                    modifier: modifiers(cell.flags),
+                });
+                if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
+                    row.push_spacer(style);
                     continue;
                 }
                 let wide_at_edge = cell.flags.contains(Flags::WIDE_CHAR) && x + 1 >= cols;
-                match cell.zerowidth() {
-                    _ if wide_at_edge => {
-                        target.set_char(' ');
-                    }
-                    Some(marks) => {
-                        let mut symbol = String::with_capacity(8);
-                        symbol.push(printable(cell.c));
+                symbol.clear();
+                if wide_at_edge || cell.flags.contains(Flags::LEADING_WIDE_CHAR_SPACER) {
+                    symbol.push(' ');
+                } else {
+                    symbol.push(printable(cell.c));
+                    if let Some(marks) = cell.zerowidth() {
                         symbol.extend(marks.iter().copied().filter(|c| !c.is_control()));
-                        target.set_symbol(&symbol);
-                    }
-                    None => {
-                        target.set_char(printable(cell.c));
                     }
                 }
-                target.fg = color(cell.fg);
-                target.bg = color(cell.bg);
-                target.modifier = modifiers(cell.flags);
+                row.push(&symbol, style);
             }
+            builder.push_row(row);
+        }
+        let (styles, lines) = builder.finish();
+        ScreenFrame {
+            rows: rows as u16,
+            cols: cols as u16,
+            scroll: scroll as u32,
+            history: grid.history_size() as u32,
+            cursor: if scroll == 0 { self.cursor() } else { None },
+            modes: self.modes(),
+            title: self.title.clone(),
+            styles,
+            lines,
         }
     }
 
@@ -212,23 +214,6 @@ impl Emulator for AlacrittyEmulator {
 
     fn title(&self) -> Option<&str> {
         self.title.as_deref()
-    }
-
-    fn screen_text(&self, scroll: usize) -> Vec<String> {
-        let grid = self.term.grid();
-        let offset = scroll.min(grid.history_size()) as i32;
-        (0..grid.screen_lines() as i32)
-            .map(|y| {
-                let row = &grid[Line(y - offset)];
-                let mut line: String = (0..grid.columns())
-                    .map(|x| &row[Column(x)])
-                    .filter(|c| !c.flags.contains(Flags::WIDE_CHAR_SPACER))
-                    .map(|c| printable(c.c))
-                    .collect();
-                line.truncate(line.trim_end().len());
-                line
-            })
-            .collect()
     }
 }
 
@@ -290,6 +275,8 @@ fn modifiers(flags: Flags) -> Modifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
 
     fn emu(rows: u16, cols: u16) -> AlacrittyEmulator {
         AlacrittyEmulator::new(PtySize { rows, cols }, 100)
@@ -300,13 +287,13 @@ mod tests {
         let mut e = emu(3, 20);
         e.feed(b"\x1b[1;31mred\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[0m \x1b[7minv");
         let mut buf = Buffer::empty(Rect::new(0, 0, 20, 3));
-        e.render(buf.area, &mut buf, 0);
+        e.frame(0).render(buf.area, &mut buf);
         assert_eq!(buf[(0, 0)].symbol(), "r");
         assert_eq!(buf[(0, 0)].fg, Color::Red);
         assert!(buf[(0, 0)].modifier.contains(Modifier::BOLD));
         assert_eq!(buf[(4, 0)].fg, Color::Rgb(1, 2, 3));
         assert!(buf[(8, 0)].modifier.contains(Modifier::REVERSED));
-        assert_eq!(e.screen_text(0)[0], "red rgb inv");
+        assert_eq!(e.frame(0).text()[0], "red rgb inv");
     }
 
     #[test]
@@ -314,11 +301,11 @@ mod tests {
         let mut e = emu(2, 10);
         e.feed("漢字x".as_bytes());
         let mut buf = Buffer::empty(Rect::new(0, 0, 10, 2));
-        e.render(buf.area, &mut buf, 0);
+        e.frame(0).render(buf.area, &mut buf);
         assert_eq!(buf[(0, 0)].symbol(), "漢");
         assert_eq!(buf[(2, 0)].symbol(), "字");
         assert_eq!(buf[(4, 0)].symbol(), "x");
-        assert_eq!(e.screen_text(0)[0], "漢字x");
+        assert_eq!(e.frame(0).text()[0], "漢字x");
     }
 
     #[test]
@@ -338,11 +325,11 @@ mod tests {
     fn alternate_screen_and_modes() {
         let mut e = emu(5, 20);
         e.feed(b"main\x1b[?1049h\x1b[?2004h\x1b[?1000h\x1b[?1006h\x1b[Halt");
-        assert_eq!(e.screen_text(0)[0], "alt");
+        assert_eq!(e.frame(0).text()[0], "alt");
         let m = e.modes();
         assert!(m.bracketed_paste && m.mouse_click && m.sgr_mouse);
         e.feed(b"\x1b[?1049l\x1b[?2004l");
-        assert_eq!(e.screen_text(0)[0], "main");
+        assert_eq!(e.frame(0).text()[0], "main");
         assert!(!e.modes().bracketed_paste);
     }
 
@@ -353,12 +340,12 @@ mod tests {
             e.feed(format!("l{i}\r\n").as_bytes());
         }
         assert_eq!(e.history_len(), 8);
-        assert_eq!(e.screen_text(2)[0], "l6");
-        assert_eq!(e.screen_text(99)[0], "l0", "scroll is clamped to history");
-        assert_eq!(e.screen_text(0)[1], "l9");
+        assert_eq!(e.frame(2).text()[0], "l6");
+        assert_eq!(e.frame(99).text()[0], "l0", "scroll is clamped to history");
+        assert_eq!(e.frame(0).text()[1], "l9");
         e.resize(PtySize { rows: 5, cols: 30 });
         assert_eq!(e.size(), PtySize { rows: 5, cols: 30 });
-        assert_eq!(e.screen_text(0).len(), 5);
+        assert_eq!(e.frame(0).text().len(), 5);
     }
 
     #[test]
@@ -379,7 +366,7 @@ mod tests {
         let mut terminal =
             ratatui::Terminal::new(ratatui::backend::TestBackend::new(10, 5)).unwrap();
         terminal
-            .draw(|f| e.render(f.area(), f.buffer_mut(), 0))
+            .draw(|f| e.frame(0).render(f.area(), f.buffer_mut()))
             .unwrap();
         e.resize(PtySize { rows: 1, cols: 1 });
         e.feed(&bytes);

@@ -2,13 +2,12 @@
 //! the implementation can change without touching the supervisor or views.
 
 mod alacritty;
-
-use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+pub mod frame;
 
 use crate::host::PtySize;
 
 pub use alacritty::AlacrittyEmulator;
+pub use frame::ScreenFrame;
 
 /// The input-related modes an application switched on. While attached, the
 /// outer terminal mirrors them so the raw bytes it sends are what the
@@ -36,16 +35,14 @@ pub trait Emulator: Send {
     fn size(&self) -> PtySize;
     /// Lines of history kept above the screen.
     fn history_len(&self) -> usize;
-    /// Draws the screen into `area` (clipped to it), `scroll` lines back into
-    /// history (0 = live). The scroll position belongs to the viewer, not the
-    /// emulator, so every view of a task can scroll on its own.
-    fn render(&self, area: Rect, buf: &mut Buffer, scroll: usize);
+    /// What a viewer sees `scroll` lines back into history (0 = live).
+    /// The scroll position belongs to the viewer, not the emulator, so every
+    /// view of a task can scroll on its own.
+    fn frame(&self, scroll: usize) -> ScreenFrame;
     /// Cursor position on the live screen (row, col), if the program shows it.
     fn cursor(&self) -> Option<(u16, u16)>;
     fn modes(&self) -> InputModes;
     fn title(&self) -> Option<&str>;
-    /// The rows shown at `scroll` as plain text, trailing blanks trimmed.
-    fn screen_text(&self, scroll: usize) -> Vec<String>;
 }
 
 /// A fresh emulator of the default implementation.

@@ -5,7 +5,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::state::ProjectStatus;
 use crate::config::Project;
-use crate::probe::HostProbe;
+use crate::daemon::protocol::Watch;
 use crate::supervisor::task::TaskId;
 use crate::supervisor::{Command, Event};
 
@@ -21,14 +21,18 @@ pub enum Action {
     /// Time passed (durations and notices age); carries the current time.
     Tick(u64),
     Supervisor(Event),
-    ProbeDone(HostProbe),
     ProjectsChecked(Vec<ProjectStatus>),
     ProjectSaved(Result<Project, String>),
+    /// The connection to the daemon broke; reconnecting.
+    DaemonLost,
+    DaemonBack,
 }
 
 #[derive(Debug)]
 pub enum Effect {
     Send(Command),
+    /// Tell the daemon which panes to send frames of.
+    Watch(Vec<Watch>),
     Attach(TaskId),
     /// Probe agents and re-check project paths.
     Probe,

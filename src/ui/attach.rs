@@ -22,10 +22,12 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use super::tty::{self, Tui};
 use super::view::theme;
+use crate::daemon::client::{DaemonClient, Frames};
+use crate::daemon::protocol::Watch;
 use crate::host::PtySize;
 use crate::keymap::Key;
 use crate::supervisor::task::TaskId;
-use crate::supervisor::{Command, Event, SupervisorHandle, TaskScreen};
+use crate::supervisor::{Command, Event};
 use crate::term::InputModes;
 
 /// How long the detach hint stays on screen.
@@ -40,7 +42,7 @@ pub struct Outcome {
 
 pub async fn run(
     terminal: &mut Tui,
-    supervisor: &mut SupervisorHandle,
+    client: &mut DaemonClient,
     id: TaskId,
     detach_key: Key,
 ) -> io::Result<Outcome> {
@@ -48,22 +50,12 @@ pub async fn run(
         events: Vec::new(),
         reason: None,
     };
-    let Some(screen) = supervisor.screens.get(id) else {
-        outcome.reason = Some(format!("task #{id} has no screen"));
-        return Ok(outcome);
-    };
     let detach = detach_key.legacy_bytes().unwrap_or_else(|| vec![0x1d]);
     execute!(io::stdout(), DisableMouseCapture, DisableBracketedPaste)?;
     let mut mirror = ModeMirror::default();
     tty::force_full_redraw(terminal)?;
     let size = terminal.size()?;
-    supervisor.send(Command::Resize {
-        id,
-        size: PtySize {
-            rows: size.height,
-            cols: size.width,
-        },
-    });
+    take_whole_terminal(client, id, size.width, size.height);
 
     let stop = Arc::new(AtomicBool::new(false));
     let (reader, mut input) = spawn_stdin_reader(stop.clone());
@@ -71,12 +63,7 @@ pub async fn run(
     let hint_until = tokio::time::Instant::now() + HINT;
     let mut hint = true;
     let label = format!(" attached to #{id} · {detach_key} detaches ");
-    draw(
-        terminal,
-        &screen,
-        hint.then_some(label.as_str()),
-        &mut mirror,
-    )?;
+    draw(terminal, &client.frames, id, Some(&label), &mut mirror)?;
 
     loop {
         tokio::select! {
@@ -87,17 +74,20 @@ pub async fn run(
                 };
                 let (before, detached) = split_at_detach(&bytes, &detach);
                 if !before.is_empty() {
-                    supervisor.send(Command::Input { id, bytes: before.to_vec() });
+                    client.send(Command::Input { id, bytes: before.to_vec() });
                 }
                 if detached {
                     break;
                 }
             }
-            event = supervisor.events.recv() => {
-                let Some(event) = event else { break };
+            event = client.events.recv() => {
+                let Some(event) = event else {
+                    outcome.reason = Some("lost the daemon".into());
+                    break;
+                };
                 match &event {
                     Event::Output { id: changed } if *changed == id => {
-                        draw(terminal, &screen, hint.then_some(label.as_str()), &mut mirror)?;
+                        draw(terminal, &client.frames, id, hint.then_some(label.as_str()), &mut mirror)?;
                         continue;
                     }
                     Event::Task(record) if record.id == id && !record.state.is_live() => {
@@ -109,14 +99,13 @@ pub async fn run(
                 }
             }
             _ = winch.recv() => {
-                let size = crossterm::terminal::size()?;
+                let (cols, rows) = crossterm::terminal::size()?;
                 terminal.autoresize()?;
-                supervisor.send(Command::Resize { id, size: PtySize { rows: size.1, cols: size.0 } });
-                draw(terminal, &screen, hint.then_some(label.as_str()), &mut mirror)?;
+                take_whole_terminal(client, id, cols, rows);
             }
             _ = tokio::time::sleep_until(hint_until), if hint => {
                 hint = false;
-                draw(terminal, &screen, None, &mut mirror)?;
+                draw(terminal, &client.frames, id, None, &mut mirror)?;
             }
         }
     }
@@ -129,26 +118,35 @@ pub async fn run(
     Ok(outcome)
 }
 
+/// Sizes the task's PTY to the whole terminal and watches only it.
+fn take_whole_terminal(client: &DaemonClient, id: TaskId, cols: u16, rows: u16) {
+    let size = PtySize { rows, cols };
+    client.send(Command::Resize { id, size });
+    client.watch(vec![Watch {
+        id,
+        scroll: 0,
+        size,
+    }]);
+}
+
 fn draw(
     terminal: &mut Tui,
-    screen: &Arc<TaskScreen>,
+    frames: &Frames,
+    id: TaskId,
     hint: Option<&str>,
     mirror: &mut ModeMirror,
 ) -> io::Result<()> {
-    screen.take_dirty();
-    let mut modes = InputModes::default();
+    let Some(screen) = frames.get(id) else {
+        return Ok(()); // the first frame is on its way
+    };
     terminal.draw(|frame| {
         let area = frame.area();
-        let emulator = screen.lock();
-        emulator.render(area, frame.buffer_mut(), 0);
-        modes = emulator.modes();
-        if let Some((row, col)) = emulator.cursor() {
-            frame.set_cursor_position((
-                col.min(area.width.saturating_sub(1)),
-                row.min(area.height.saturating_sub(1)),
-            ));
+        screen.render(area, frame.buffer_mut());
+        if let Some((row, col)) = screen.cursor {
+            let col = col.min(area.width.saturating_sub(1));
+            let row = row.min(area.height.saturating_sub(1));
+            frame.set_cursor_position((col, row));
         }
-        drop(emulator);
         if let Some(hint) = hint {
             let width = (hint.chars().count() as u16).min(area.width);
             let r = Rect::new(
@@ -164,7 +162,7 @@ fn draw(
             );
         }
     })?;
-    mirror.apply(modes)
+    mirror.apply(screen.modes)
 }
 
 /// Splits input at the detach key: the bytes before it, and whether it was there.

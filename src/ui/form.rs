@@ -5,9 +5,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui_textarea::TextArea;
 
-use crate::catalog::{RunMode, check_prompt};
+use crate::catalog::RunMode;
+use crate::dispatch::{self, TaskSpec};
 use crate::host::PtySize;
-use crate::host::local::LOCAL;
 use crate::supervisor::DispatchRequest;
 
 use super::state::State;
@@ -122,49 +122,17 @@ pub fn build_request(
     form: &DispatchForm,
     size: PtySize,
 ) -> Result<DispatchRequest, String> {
-    let prompt = form.prompt_text();
-    check_prompt(&prompt)?;
     let project = state
         .projects
         .get(form.project)
         .ok_or("no project selected; add one under [[project]] in config.toml")?;
-    if !project.path.is_dir() {
-        return Err(format!(
-            "project {} is gone: {} is not a directory",
-            project.name,
-            project.path.display()
-        ));
-    }
     let rows = state.agent_rows();
-    let row = rows.get(form.agent).ok_or("no agent selected")?;
-    let agent = row.agent;
-    let args = agent.args(form.mode, &prompt)?;
-    let program = match (row.probe, &state.probe) {
-        (Some(p), _) if p.found => p.path.clone().unwrap_or_else(|| agent.binary.clone()),
-        // Not probed yet: let the PATH decide; a missing binary fails visibly.
-        (_, None) => agent.binary.clone(),
-        _ => {
-            return Err(format!(
-                "{} is not installed on {LOCAL}: no `{}` on the login-shell PATH",
-                agent.name, agent.binary
-            ));
-        }
-    };
-    let mut env: Vec<(String, String)> = agent.env.clone().into_iter().collect();
-    if let Some(path) = state.probe.as_ref().and_then(|p| p.path.clone()) {
-        env.push(("PATH".into(), path));
-    }
-    let mut argv = vec![program];
-    argv.extend(args);
-    Ok(DispatchRequest {
-        project: project.name.clone(),
-        agent: agent.id.clone(),
-        host: LOCAL.into(),
+    let agent = rows.get(form.agent).ok_or("no agent selected")?.agent;
+    let task = TaskSpec {
+        project,
+        agent,
         mode: form.mode,
-        prompt,
-        argv,
-        cwd: project.path.clone(),
-        env,
-        size,
-    })
+        prompt: form.prompt_text(),
+    };
+    dispatch::request(&task, state.probe.as_ref(), size)
 }

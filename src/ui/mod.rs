@@ -1,5 +1,6 @@
-//! The dashboard: terminal setup, the event loop that turns input and
-//! supervisor messages into actions, and the effects `update` asks for.
+//! The dashboard: terminal setup, the event loop that turns input and daemon
+//! messages into actions, and the effects `update` asks for. All task state
+//! lives in the daemon; this is one of its clients.
 
 pub mod action;
 mod attach;
@@ -10,8 +11,6 @@ pub mod tty;
 pub mod update;
 pub mod view;
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use color_eyre::Result;
@@ -21,21 +20,24 @@ use ratatui::layout::Rect;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use crate::config::{Config, Project};
-use crate::host::{Host, LocalHost};
+use crate::daemon::client::DaemonClient;
 use crate::paths::Paths;
-use crate::probe;
 use crate::supervisor::task::now_ms;
-use crate::supervisor::{self, Event, Level, SupervisorConfig, SupervisorHandle};
+use crate::supervisor::{Command, Event, Level, Settings};
 use action::{Action, Effect};
 use state::{Modal, ProjectStatus, State};
 use tty::Tui;
 
 /// At most one frame per this interval (~60 fps).
 const FRAME: Duration = Duration::from_millis(16);
+const RECONNECT_EVERY: Duration = Duration::from_secs(1);
 
+/// Connects to (or starts) the daemon, then runs the dashboard. Connection
+/// errors are reported before the terminal is taken over.
 pub async fn run(config: Config, paths: Paths, offer: Option<Project>) -> Result<()> {
+    let client = DaemonClient::connect_or_start(&paths).await?;
     let mut terminal = tty::enter()?;
-    let result = App::new(config, paths, &terminal)?
+    let result = App::new(config, paths, client, &terminal)?
         .run(&mut terminal, offer)
         .await;
     tty::restore();
@@ -44,34 +46,36 @@ pub async fn run(config: Config, paths: Paths, offer: Option<Project>) -> Result
 
 struct App {
     config: Config,
+    paths: Paths,
     state: State,
-    supervisor: SupervisorHandle,
+    client: DaemonClient,
     actions: UnboundedSender<Action>,
     actions_rx: tokio::sync::mpsc::UnboundedReceiver<Action>,
+    connected: bool,
 }
 
 impl App {
-    fn new(config: Config, paths: Paths, terminal: &Tui) -> Result<Self> {
-        let mut hosts: HashMap<String, Arc<dyn Host>> = HashMap::new();
-        hosts.insert(crate::host::local::LOCAL.into(), Arc::new(LocalHost));
-        let supervisor = supervisor::start(
-            SupervisorConfig {
-                paths,
-                stop_grace: config.settings.stop_grace,
-                scrollback_lines: config.settings.scrollback_lines,
-            },
-            hosts,
-        );
+    fn new(config: Config, paths: Paths, client: DaemonClient, terminal: &Tui) -> Result<Self> {
         let size = terminal.size()?;
         let state = State::new(&config, Rect::new(0, 0, size.width, size.height), now_ms());
         let (actions, actions_rx) = unbounded_channel();
-        Ok(App {
+        let app = App {
             config,
+            paths,
             state,
-            supervisor,
+            client,
             actions,
             actions_rx,
-        })
+            connected: true,
+        };
+        app.configure_daemon();
+        Ok(app)
+    }
+
+    /// The daemon runs with the settings of the newest client's config.
+    fn configure_daemon(&self) {
+        self.client
+            .send(Command::Configure(Settings::from_config(&self.config)));
     }
 
     async fn run(mut self, terminal: &mut Tui, offer: Option<Project>) -> Result<()> {
@@ -83,11 +87,12 @@ impl App {
 
         let mut input = Some(EventStream::new());
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut reconnect = tokio::time::interval(RECONNECT_EVERY);
         let mut dirty = true;
         let mut last_draw = Instant::now() - FRAME;
         loop {
             if dirty && last_draw.elapsed() >= FRAME {
-                self.draw(terminal)?;
+                terminal.draw(|frame| view::draw(frame, &self.state, &self.client.frames))?;
                 dirty = false;
                 last_draw = Instant::now();
             }
@@ -100,21 +105,35 @@ impl App {
                     TermEvent::Resize(width, height) => Action::Resize { width, height },
                     _ => continue,
                 },
-                Some(event) = self.supervisor.events.recv() => {
-                    if let Event::Output { id } = event {
-                        // Only redraw for what is on screen; hidden panes stay
-                        // marked dirty and so stay quiet until shown.
+                event = self.client.events.recv(), if self.connected => match event {
+                    Some(Event::Output { id }) => {
+                        // Only redraw for what is on screen.
                         dirty |= self.state.visible_panes().iter().any(|(v, _)| *v == id);
                         continue;
                     }
-                    Action::Supervisor(event)
+                    Some(event) => Action::Supervisor(event),
+                    None => {
+                        self.connected = false;
+                        Action::DaemonLost
+                    }
+                },
+                _ = reconnect.tick(), if !self.connected => {
+                    match DaemonClient::connect_or_start(&self.paths).await {
+                        Ok(client) => {
+                            self.client = client;
+                            self.connected = true;
+                            self.configure_daemon();
+                            Action::DaemonBack
+                        }
+                        Err(_) => continue,
+                    }
                 }
                 Some(action) = self.actions_rx.recv() => action,
                 _ = tick.tick() => Action::Tick(now_ms()),
                 _ = tokio::time::sleep_until(frame_due), if dirty => continue,
             };
             dirty = true;
-            let effects = update::update(&mut self.state, action, &self.supervisor.screens);
+            let effects = update::update(&mut self.state, action, &self.client.frames);
             for effect in effects {
                 match effect {
                     Effect::Exit => return Ok(()),
@@ -122,14 +141,13 @@ impl App {
                         drop(input.take()); // the attach reads stdin raw meanwhile
                         let outcome = attach::run(
                             terminal,
-                            &mut self.supervisor,
+                            &mut self.client,
                             id,
                             self.state.settings.detach_key,
                         )
                         .await;
                         input = Some(EventStream::new());
-                        let outcome = outcome?;
-                        self.after_attach(id, outcome);
+                        self.after_attach(id, outcome?);
                     }
                     other => self.perform(other),
                 }
@@ -138,8 +156,9 @@ impl App {
     }
 
     fn after_attach(&mut self, id: u64, outcome: attach::Outcome) {
-        // The PTY had the whole terminal; make the next sync size it back.
+        // The attach changed the PTY size and what is watched: sync again.
         self.state.sizes.remove(&id);
+        self.state.watching.clear();
         for event in outcome.events {
             if !matches!(event, Event::Output { .. }) {
                 self.perform_all(Action::Supervisor(event));
@@ -154,7 +173,7 @@ impl App {
     }
 
     fn perform_all(&mut self, action: Action) {
-        for effect in update::update(&mut self.state, action, &self.supervisor.screens) {
+        for effect in update::update(&mut self.state, action, &self.client.frames) {
             self.perform(effect);
         }
     }
@@ -162,19 +181,14 @@ impl App {
     /// Carries out an effect that does not need the terminal.
     fn perform(&mut self, effect: Effect) {
         match effect {
-            Effect::Send(command) => self.supervisor.send(command),
+            Effect::Send(command) => self.client.send(command),
+            Effect::Watch(watches) => self.client.watch(watches),
             Effect::Probe => {
-                let catalog = self.state.catalog.clone();
-                let timeout = self.state.settings.probe_timeout;
+                self.client.send(Command::Probe { host: None });
                 let projects = self.state.projects.clone();
                 let tx = self.actions.clone();
-                tokio::spawn(async move {
-                    let status = tokio::task::spawn_blocking(move || check_projects(&projects))
-                        .await
-                        .unwrap_or_default();
-                    let _ = tx.send(Action::ProjectsChecked(status));
-                    let result = probe::probe_host(&LocalHost, &catalog, timeout).await;
-                    let _ = tx.send(Action::ProbeDone(result));
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Action::ProjectsChecked(check_projects(&projects)));
                 });
             }
             Effect::SaveProject(project) => {
@@ -188,16 +202,19 @@ impl App {
             Effect::Attach(_) | Effect::Exit => unreachable!("handled by the loop"),
         }
     }
+}
 
-    fn draw(&mut self, terminal: &mut Tui) -> Result<()> {
-        for (id, _) in self.state.visible_panes() {
-            if let Some(screen) = self.supervisor.screens.get(id) {
-                screen.take_dirty();
-            }
-        }
-        terminal.draw(|frame| view::draw(frame, &self.state, &self.supervisor.screens))?;
-        Ok(())
-    }
+/// `flightdeck attach ID`: the attach view on its own, from a plain terminal.
+/// Returns why it ended, when not by the detach key.
+pub async fn attach_standalone(
+    client: &mut DaemonClient,
+    id: crate::supervisor::task::TaskId,
+    detach_key: crate::keymap::Key,
+) -> Result<Option<String>> {
+    let mut terminal = tty::enter()?;
+    let outcome = attach::run(&mut terminal, client, id, detach_key).await;
+    tty::restore();
+    Ok(outcome?.reason)
 }
 
 async fn next_input(input: &mut Option<EventStream>) -> Option<std::io::Result<TermEvent>> {

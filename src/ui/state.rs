@@ -1,7 +1,7 @@
 //! Everything the dashboard shows, in one place. Only `update` mutates it;
 //! views read it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use ratatui::layout::Rect;
 
@@ -9,6 +9,7 @@ use super::form::DispatchForm;
 use super::layout;
 use crate::catalog::{Agent, Catalog};
 use crate::config::{Config, Project, Settings};
+use crate::daemon::protocol::Watch;
 use crate::host::PtySize;
 use crate::keymap::Keymap;
 use crate::probe::{AgentProbe, HostProbe};
@@ -85,8 +86,8 @@ pub struct State {
     pub scroll: HashMap<TaskId, usize>,
     /// The PTY size last asked for per task, so resizes are sent once.
     pub sizes: HashMap<TaskId, PtySize>,
-    /// Ended tasks whose screen was asked to be rebuilt from the log.
-    pub replayed: HashSet<TaskId>,
+    /// The panes the daemon sends frames of.
+    pub watching: Vec<Watch>,
     pub notice: Option<Notice>,
     pub area: Rect,
     pub now_ms: u64,
@@ -112,7 +113,7 @@ impl State {
             modal: None,
             scroll: HashMap::new(),
             sizes: HashMap::new(),
-            replayed: HashSet::new(),
+            watching: Vec::new(),
             notice: None,
             area,
             now_ms,

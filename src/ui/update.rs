@@ -9,20 +9,23 @@ use super::action::{Action, Effect};
 use super::form::{DispatchForm, FormOutcome, build_request};
 use super::layout;
 use super::state::{Focus, Modal, State, View};
+use crate::daemon::client::Frames;
+use crate::daemon::protocol::Watch;
 use crate::host::PtySize;
+use crate::host::local::LOCAL;
 use crate::keymap::Command as Key;
 use crate::supervisor::task::TaskId;
-use crate::supervisor::{Command, Event, Level, Screens};
+use crate::supervisor::{Command, Event, Level};
 
 /// How long a notice stays in the status bar.
 const NOTICE_MS: u64 = 6_000;
 const WHEEL_LINES: usize = 3;
 
-pub fn update(state: &mut State, action: Action, screens: &Screens) -> Vec<Effect> {
+pub fn update(state: &mut State, action: Action, frames: &Frames) -> Vec<Effect> {
     let mut effects = Vec::new();
     match action {
         Action::Key(key) if key.kind != KeyEventKind::Release => {
-            on_key(state, key, screens, &mut effects)
+            on_key(state, key, frames, &mut effects)
         }
         Action::Key(_) => {}
         Action::Paste(text) => {
@@ -30,7 +33,7 @@ pub fn update(state: &mut State, action: Action, screens: &Screens) -> Vec<Effec
                 form.paste(&text);
             }
         }
-        Action::Mouse(mouse) => on_mouse(state, mouse, screens),
+        Action::Mouse(mouse) => on_mouse(state, mouse, frames),
         Action::Resize { width, height } => state.area = Rect::new(0, 0, width, height),
         Action::Tick(now) => {
             state.now_ms = now;
@@ -43,24 +46,24 @@ pub fn update(state: &mut State, action: Action, screens: &Screens) -> Vec<Effec
             }
         }
         Action::Supervisor(event) => on_event(state, event, &mut effects),
-        Action::ProbeDone(probe) => {
-            state.probing = false;
-            if let Some(error) = &probe.error {
-                state.notify(Level::Error, error.clone());
-            }
-            state.probe = Some(probe);
-        }
         Action::ProjectsChecked(status) => state.project_status = status,
         Action::ProjectSaved(Ok(project)) => {
             state.notify(Level::Info, format!("added project {}", project.name));
         }
         Action::ProjectSaved(Err(e)) => state.notify(Level::Error, e),
+        Action::DaemonLost => state.notify(Level::Error, "lost the daemon; reconnecting…"),
+        Action::DaemonBack => {
+            // A new daemon knows nothing of this client: watch and size again.
+            state.watching.clear();
+            state.sizes.clear();
+            state.notify(Level::Info, "reconnected to the daemon");
+        }
     }
-    sync_panes(state, screens, &mut effects);
+    sync_panes(state, &mut effects);
     effects
 }
 
-fn on_key(state: &mut State, key: KeyEvent, screens: &Screens, effects: &mut Vec<Effect>) {
+fn on_key(state: &mut State, key: KeyEvent, frames: &Frames, effects: &mut Vec<Effect>) {
     if state.shutting_down {
         return;
     }
@@ -72,11 +75,12 @@ fn on_key(state: &mut State, key: KeyEvent, screens: &Screens, effects: &mut Vec
                 effects.push(Effect::Send(Command::Stop { id }));
             }
         }
-        Some(Modal::ConfirmQuit { .. }) => {
-            if confirmed(key) {
-                begin_quit(state, effects);
-            }
-        }
+        Some(Modal::ConfirmQuit { .. }) => match key.code {
+            // Agents keep running in the daemon.
+            KeyCode::Char('y' | 'Y') | KeyCode::Enter => effects.push(Effect::Exit),
+            KeyCode::Char('s' | 'S') => begin_shutdown(state, effects),
+            _ => {}
+        },
         Some(Modal::OfferProject(project)) => {
             if confirmed(key) {
                 state.projects.push(project.clone());
@@ -89,7 +93,7 @@ fn on_key(state: &mut State, key: KeyEvent, screens: &Screens, effects: &mut Vec
         }
         None => {
             if let Some(command) = state.keymap.lookup(&key) {
-                on_command(state, command, screens, effects);
+                on_command(state, command, frames, effects);
             }
         }
     }
@@ -140,7 +144,7 @@ fn new_pane_size(state: &State) -> PtySize {
     }
 }
 
-fn on_command(state: &mut State, command: Key, screens: &Screens, effects: &mut Vec<Effect>) {
+fn on_command(state: &mut State, command: Key, frames: &Frames, effects: &mut Vec<Effect>) {
     match command {
         Key::NewTask => {
             if state.projects.is_empty() {
@@ -194,7 +198,7 @@ fn on_command(state: &mut State, command: Key, screens: &Screens, effects: &mut 
             if live > 0 {
                 state.modal = Some(Modal::ConfirmQuit { live });
             } else {
-                begin_quit(state, effects);
+                effects.push(Effect::Exit);
             }
         }
         Key::FocusNext | Key::FocusPrev => {
@@ -212,13 +216,14 @@ fn on_command(state: &mut State, command: Key, screens: &Screens, effects: &mut 
                     Key::ScrollDown => -(page as isize),
                     _ => isize::MIN / 2,
                 };
-                scroll(state, id, delta, screens);
+                scroll(state, id, delta, frames);
             }
         }
     }
 }
 
-fn begin_quit(state: &mut State, effects: &mut Vec<Effect>) {
+/// Stops every task in the daemon, then quits (on [`Event::ShutDown`]).
+fn begin_shutdown(state: &mut State, effects: &mut Vec<Effect>) {
     state.shutting_down = true;
     effects.push(Effect::Send(Command::Shutdown));
 }
@@ -271,8 +276,8 @@ fn select_task_by_offset(state: &mut State, delta: isize) {
     state.selected_task = Some(state.tasks[i].id);
 }
 
-fn scroll(state: &mut State, id: TaskId, delta: isize, screens: &Screens) {
-    let history = screens.get(id).map_or(0, |s| s.lock().history_len());
+fn scroll(state: &mut State, id: TaskId, delta: isize, frames: &Frames) {
+    let history = frames.get(id).map_or(0, |f| f.history as usize);
     let current = state.scroll.get(&id).copied().unwrap_or(0) as isize;
     let next = (current + delta).clamp(0, history as isize) as usize;
     if next == 0 {
@@ -282,7 +287,7 @@ fn scroll(state: &mut State, id: TaskId, delta: isize, screens: &Screens) {
     }
 }
 
-fn on_mouse(state: &mut State, mouse: MouseEvent, screens: &Screens) {
+fn on_mouse(state: &mut State, mouse: MouseEvent, frames: &Frames) {
     if state.modal.is_some() || layout::too_small(state.area) {
         return;
     }
@@ -299,7 +304,7 @@ fn on_mouse(state: &mut State, mouse: MouseEvent, screens: &Screens) {
                 } else {
                     -(WHEEL_LINES as isize)
                 };
-                scroll(state, id, delta, screens);
+                scroll(state, id, delta, frames);
             }
         }
         MouseEventKind::Down(MouseButton::Left) => {
@@ -364,10 +369,13 @@ fn layout_outer(inner: Rect) -> Rect {
 
 fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
     match event {
-        Event::Snapshot(mut tasks) => {
+        Event::Snapshot { mut tasks, probes } => {
             tasks.sort_by_key(|t| std::cmp::Reverse(t.id));
             state.selected_task = tasks.first().map(|t| t.id);
             state.tasks = tasks;
+            if let Some(probe) = probes.into_iter().find(|p| p.host == LOCAL) {
+                state.probe = Some(probe);
+            }
         }
         Event::Task(record) => match state.tasks.iter_mut().find(|t| t.id == record.id) {
             Some(existing) => *existing = *record,
@@ -378,31 +386,41 @@ fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
                 state.tasks.sort_by_key(|t| std::cmp::Reverse(t.id));
             }
         },
-        Event::Output { .. } => {}
+        Event::Output { .. } | Event::Dispatched { .. } => {}
+        Event::Probe(probe) => {
+            if probe.host == LOCAL {
+                state.probing = false;
+                if let Some(error) = &probe.error {
+                    state.notify(Level::Error, error.clone());
+                }
+                state.probe = Some(probe);
+            }
+        }
         Event::Notice { level, message } => state.notify(level, message),
         Event::ShutDown => effects.push(Effect::Exit),
     }
 }
 
-/// Keeps PTYs sized to the panes they are shown in, and asks for the
-/// screens of ended tasks to be rebuilt from their logs when first shown.
-fn sync_panes(state: &mut State, screens: &Screens, effects: &mut Vec<Effect>) {
+/// Keeps the daemon sending frames of exactly the panes on screen, and
+/// PTYs sized to the panes they are shown in.
+fn sync_panes(state: &mut State, effects: &mut Vec<Effect>) {
+    let mut watches = Vec::new();
     for (id, inner) in state.visible_panes() {
         let size = PtySize {
             rows: inner.height,
             cols: inner.width,
         }
         .clamped();
-        if screens.get(id).is_none() {
-            if state.replayed.insert(id) {
-                effects.push(Effect::Send(Command::Replay { id, size }));
-            }
-            continue;
-        }
+        let scroll = state.scroll.get(&id).copied().unwrap_or(0);
+        watches.push(Watch { id, scroll, size });
         if state.sizes.get(&id) != Some(&size) {
             state.sizes.insert(id, size);
             effects.push(Effect::Send(Command::Resize { id, size }));
         }
+    }
+    if watches != state.watching {
+        state.watching = watches.clone();
+        effects.push(Effect::Watch(watches));
     }
 }
 
@@ -453,7 +471,7 @@ mod tests {
     }
 
     fn run(state: &mut State, action: Action) -> Vec<Effect> {
-        update(state, action, &Screens::default())
+        update(state, action, &Frames::default())
     }
 
     #[test]
@@ -495,6 +513,15 @@ mod tests {
         assert!(matches!(s.modal, Some(Modal::ConfirmQuit { live: 1 })));
         assert!(run(&mut s, key('n')).is_empty());
         assert!(s.modal.is_none() && !s.shutting_down);
+        // y quits and leaves the agents running; s stops them first.
+        run(&mut s, key('q'));
+        assert!(matches!(run(&mut s, key('y'))[..], [Effect::Exit]));
+        run(&mut s, key('q'));
+        assert!(matches!(
+            run(&mut s, key('s'))[..],
+            [Effect::Send(Command::Shutdown)]
+        ));
+        assert!(s.shutting_down);
     }
 
     #[test]
@@ -560,17 +587,25 @@ mod tests {
     }
 
     #[test]
-    fn visible_panes_are_sized_once_and_unknown_screens_replayed() {
+    fn visible_panes_are_watched_and_sized_once() {
         let mut s = state();
         let effects = run(
             &mut s,
             Action::Supervisor(Event::Task(task(4, TaskState::Lost))),
         );
         let inner = s.dashboard().pane_inner;
-        assert!(matches!(
-            &effects[..],
-            [Effect::Send(Command::Replay { id: 4, size })] if size.cols == inner.width && size.rows == inner.height
-        ));
+        let size = PtySize {
+            rows: inner.height,
+            cols: inner.width,
+        };
+        assert!(
+            matches!(
+                &effects[..],
+                [Effect::Send(Command::Resize { id: 4, size: a }), Effect::Watch(w)]
+                    if *a == size && w[..] == [Watch { id: 4, scroll: 0, size }]
+            ),
+            "{effects:?}"
+        );
         // Asked once only.
         assert!(run(&mut s, Action::Tick(1)).is_empty());
     }

@@ -26,6 +26,12 @@ pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
 
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.stop_daemon();
+    }
+}
+
 impl Sandbox {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
@@ -101,6 +107,41 @@ impl Sandbox {
     pub fn log(&self, id: u64) -> String {
         let bytes = std::fs::read(self.fd_home().join(format!("data/logs/task-{id}.log"))).unwrap();
         String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The daemon's pid, if one is running for this sandbox.
+    pub fn daemon_pid(&self) -> Option<u32> {
+        let pid = std::fs::read_to_string(self.fd_home().join("run/daemon.pid")).ok()?;
+        let pid = pid.trim().parse().ok()?;
+        process_alive(pid).then_some(pid)
+    }
+
+    /// Stops the sandbox's daemon (and so its agents) and waits until it is gone.
+    pub fn stop_daemon(&self) {
+        if let Some(pid) = self.daemon_pid() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            wait_for_condition("the daemon to exit", || !process_alive(pid));
+        }
+    }
+
+    /// Runs the CLI in this sandbox; returns (exit code, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = std::process::Command::new(flightdeck_bin())
+            .args(args)
+            .current_dir(self.repo())
+            .env("FLIGHTDECK_HOME", self.fd_home())
+            .env("HOME", self.home())
+            .env("SHELL", "/bin/sh")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// Starts flightdeck in a PTY of `cols`×`rows` in this sandbox.

@@ -13,10 +13,13 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
 use super::state::{Focus, Modal, State, View};
+use crate::daemon::client::Frames;
 use crate::keymap::Command;
-use crate::supervisor::{Level, Screens};
+use crate::supervisor::Level;
 
-pub fn draw(frame: &mut Frame, state: &State, screens: &Screens) {
+const YES_NO: &[(&str, &str)] = &[("y", "yes"), ("n", "no")];
+
+pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
     let area = frame.area();
     if layout::too_small(area) {
         return too_small(frame, area);
@@ -28,7 +31,7 @@ pub fn draw(frame: &mut Frame, state: &State, screens: &Screens) {
             lists::agents(frame, d.agents, state);
             lists::tasks(frame, d.tasks, state);
             match state.selected_task() {
-                Some(task) => pane::task_pane(frame, d.pane, task, state, screens, true),
+                Some(task) => pane::task_pane(frame, d.pane, task, state, frames, true),
                 None => pane::welcome(frame, d.pane, state),
             }
             d.status
@@ -49,7 +52,7 @@ pub fn draw(frame: &mut Frame, state: &State, screens: &Screens) {
             for (id, cell) in cells {
                 if let Some(task) = state.task(id) {
                     let selected = state.selected_task == Some(id);
-                    pane::task_pane(frame, cell, task, state, screens, selected);
+                    pane::task_pane(frame, cell, task, state, frames, selected);
                 }
             }
             status
@@ -68,14 +71,15 @@ pub fn draw(frame: &mut Frame, state: &State, screens: &Screens) {
                 "SIGTERM to its process group, SIGKILL after {}s.",
                 state.settings.stop_grace.as_secs_f64()
             );
-            modal::confirm(frame, area, "Stop task", &what, &detail);
+            modal::confirm(frame, area, "Stop task", &what, &detail, YES_NO);
         }
         Some(Modal::ConfirmQuit { live }) => modal::confirm(
             frame,
             area,
             "Quit",
-            &format!("{live} task(s) still running. Stop them and quit?"),
-            "Agents end with flightdeck until the daemon lands.",
+            &format!("{live} task(s) running. Quit and leave them running?"),
+            "They keep running in the daemon; `flightdeck` shows them again.",
+            &[("y", "quit"), ("s", "stop them and quit"), ("n", "cancel")],
         ),
         Some(Modal::OfferProject(project)) => modal::confirm(
             frame,
@@ -87,6 +91,7 @@ pub fn draw(frame: &mut Frame, state: &State, screens: &Screens) {
                 project.name
             ),
             "It is saved to config.toml.",
+            YES_NO,
         ),
         None => {}
     }

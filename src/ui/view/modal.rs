@@ -150,10 +150,23 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-pub fn confirm(frame: &mut Frame, area: Rect, title: &str, question: &str, detail: &str) {
+/// A question with key choices, e.g. `[("y", "yes"), ("n", "no")]`.
+pub fn confirm(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    question: &str,
+    detail: &str,
+    choices: &[(&str, &str)],
+) {
     let width =
         (question.chars().count().max(detail.chars().count()) as u16 + 6).clamp(40, area.width);
     let inner = frame_box(frame, layout::centered(area, width, 7), title);
+    let mut keys = Vec::new();
+    for (key, what) in choices {
+        keys.push(Span::styled(format!(" {key} "), theme::key()));
+        keys.push(Span::raw(format!(" {what}   ")));
+    }
     let lines = vec![
         Line::styled(
             question.to_string(),
@@ -161,12 +174,7 @@ pub fn confirm(frame: &mut Frame, area: Rect, title: &str, question: &str, detai
         ),
         Line::styled(detail.to_string(), theme::dim()),
         Line::raw(""),
-        Line::from(vec![
-            Span::styled(" y ", theme::key()),
-            Span::raw(" yes   "),
-            Span::styled(" n ", theme::key()),
-            Span::raw(" no"),
-        ]),
+        Line::from(keys),
     ];
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: true }),

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme;
-use crate::supervisor::Screens;
+use crate::daemon::client::Frames;
 use crate::supervisor::task::{TaskRecord, TaskState, format_duration};
 use crate::ui::layout;
 use crate::ui::state::State;
@@ -16,7 +16,7 @@ pub fn task_pane(
     area: Rect,
     task: &TaskRecord,
     state: &State,
-    screens: &Screens,
+    frames: &Frames,
     selected: bool,
 ) {
     let scroll = state.scroll.get(&task.id).copied().unwrap_or(0);
@@ -49,13 +49,10 @@ pub fn task_pane(
     }
     frame.render_widget(block, area);
     let inner = layout::inner(area);
-    match screens.get(task.id) {
-        Some(screen) => {
-            let emulator = screen.lock();
-            emulator.render(inner, frame.buffer_mut(), scroll);
-        }
+    match frames.get(task.id) {
+        Some(screen) => screen.render(inner, frame.buffer_mut()),
         None => frame.render_widget(
-            Paragraph::new(Line::styled("loading log…", theme::dim())),
+            Paragraph::new(Line::styled("loading…", theme::dim())),
             inner,
         ),
     }

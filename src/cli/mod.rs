@@ -1,0 +1,236 @@
+//! The command line: the TUI by default, plus scripting commands that talk
+//! to the same daemon. Exit codes: 0 success, 1 failure, 2 usage error
+//! (unknown project, agent or task; bad arguments), 3 daemon not running
+//! (for `daemon status`).
+
+mod daemon_cmd;
+mod tasks;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use color_eyre::Result;
+
+use crate::config::{Config, Project};
+use crate::paths::Paths;
+use crate::supervisor::task::TaskId;
+
+/// A terminal dashboard for running AI coding agents.
+#[derive(Parser)]
+#[command(name = "flightdeck", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Probe which agent CLIs are installed and print the result.
+    Probe {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tasks.
+    Ls {
+        /// Print JSON (an array of task records; see the README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start an agent on a project; prints the new task's id.
+    Dispatch {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        agent: String,
+        /// Run the agent's one-shot mode instead of its interactive one.
+        #[arg(long)]
+        headless: bool,
+        /// The prompt, passed to the agent as one argument.
+        prompt: Option<String>,
+    },
+    /// Attach this terminal to a running task (the detach key returns).
+    Attach { id: TaskId },
+    /// Print a task's output log.
+    Logs {
+        id: TaskId,
+        /// Keep printing as the task writes, until it ends.
+        #[arg(short, long)]
+        follow: bool,
+    },
+    /// Stop a task: SIGTERM to its process group, SIGKILL after the grace period.
+    Stop { id: TaskId },
+    /// Run or control the daemon that owns the agents.
+    Daemon {
+        #[command(subcommand)]
+        action: Option<DaemonCmd>,
+        /// Started by a client: detach into a session of its own.
+        #[arg(long, hide = true)]
+        detached: bool,
+    },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Subcommand)]
+enum DaemonCmd {
+    /// Is the daemon running? Exit 0 if so, 3 if not.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the daemon and every agent it runs.
+    Stop {
+        /// Do not ask, even with agents running.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// A failure with its exit code.
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    pub fn failed(message: impl Into<String>) -> Self {
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::failed(e.to_string())
+    }
+}
+
+pub fn main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let paths = Paths::discover()?;
+    let config = Config::load(&paths.config_file())?;
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
+    let result: Result<(), Failure> = match cli.command {
+        None => {
+            paths.ensure_writable()?;
+            let _log = init_logging(&paths.app_log_file())?;
+            let offer = offer_project(&config)?;
+            runtime()?.block_on(crate::ui::run(config, paths, offer))?;
+            Ok(())
+        }
+        Some(Cmd::Daemon {
+            action: None,
+            detached,
+        }) => {
+            crate::daemon::run(paths, config, detached)?;
+            Ok(())
+        }
+        Some(Cmd::Daemon {
+            action: Some(DaemonCmd::Status { json }),
+            ..
+        }) => runtime()?.block_on(daemon_cmd::status(&paths, json)),
+        Some(Cmd::Daemon {
+            action: Some(DaemonCmd::Stop { force }),
+            ..
+        }) => runtime()?.block_on(daemon_cmd::stop(&paths, force)),
+        Some(Cmd::Probe { json }) => runtime()?.block_on(tasks::probe(&config, json)),
+        Some(Cmd::Ls { json }) => runtime()?.block_on(tasks::ls(&paths, json)),
+        Some(Cmd::Dispatch {
+            project,
+            agent,
+            headless,
+            prompt,
+        }) => runtime()?.block_on(tasks::dispatch(
+            &paths,
+            &config,
+            &project,
+            &agent,
+            headless,
+            prompt.unwrap_or_default(),
+        )),
+        Some(Cmd::Attach { id }) => runtime()?.block_on(tasks::attach(&paths, &config, id)),
+        Some(Cmd::Logs { id, follow }) => runtime()?.block_on(tasks::logs(&paths, id, follow)),
+        Some(Cmd::Stop { id }) => runtime()?.block_on(tasks::stop(&paths, &config, id)),
+        Some(Cmd::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "flightdeck",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Some(Cmd::Man) => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(())
+        }
+    };
+    Ok(match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("flightdeck: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    })
+}
+
+/// With no projects configured, the git repository we were started in.
+fn offer_project(config: &Config) -> Result<Option<Project>> {
+    if !config.projects.is_empty() {
+        return Ok(None);
+    }
+    Ok(git_toplevel(&std::env::current_dir()?).map(|path| Project {
+        name: path
+            .file_name()
+            .map_or("project".into(), |n| n.to_string_lossy().into_owned()),
+        path,
+    }))
+}
+
+/// The repository containing `dir`, if any.
+fn git_toplevel(dir: &Path) -> Option<PathBuf> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// Logs go to a file: stdout belongs to the TUI.
+fn init_logging(file: &Path) -> Result<tracing_appender::non_blocking::WorkerGuard> {
+    use color_eyre::eyre::WrapErr;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .wrap_err_with(|| format!("cannot open {}", file.display()))?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FLIGHTDECK_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    Ok(guard)
+}

@@ -1,0 +1,314 @@
+//! Scripting commands on tasks: ls, dispatch, attach, logs, stop, probe.
+
+use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::time::Duration;
+
+use super::Failure;
+use crate::catalog::{Catalog, RunMode};
+use crate::config::Config;
+use crate::daemon::client::{ConnectError, DaemonClient};
+use crate::dispatch::{self, TaskSpec};
+use crate::host::{LocalHost, PtySize};
+use crate::paths::Paths;
+use crate::probe;
+use crate::store;
+use crate::supervisor::task::{TaskEvent, TaskId, TaskRecord, TaskState, format_duration, now_ms};
+use crate::supervisor::{Command, Event};
+
+type CliResult = Result<(), Failure>;
+
+/// Connects to a running daemon; `None` when there is none.
+pub async fn connect(paths: &Paths) -> Result<Option<DaemonClient>, Failure> {
+    match DaemonClient::connect(&paths.socket()).await {
+        Ok(client) => Ok(Some(client)),
+        Err(ConnectError::NotRunning(_)) => Ok(None),
+        Err(e) => Err(Failure::failed(e.to_string())),
+    }
+}
+
+/// The first event a client gets: every task.
+pub async fn snapshot(client: &mut DaemonClient) -> Result<Vec<TaskRecord>, Failure> {
+    loop {
+        match client.events.recv().await {
+            Some(Event::Snapshot { tasks, .. }) => return Ok(tasks),
+            Some(_) => continue,
+            None => return Err(Failure::failed("the daemon closed the connection")),
+        }
+    }
+}
+
+/// Tasks from the daemon, or from the state file when no daemon runs (then
+/// nothing is live any more: their processes ended with the daemon).
+async fn all_tasks(paths: &Paths) -> Result<Vec<TaskRecord>, Failure> {
+    if let Some(mut client) = connect(paths).await? {
+        return snapshot(&mut client).await;
+    }
+    let mut tasks: Vec<TaskRecord> = store::load_json(&paths.tasks_file())?.unwrap_or_default();
+    for task in &mut tasks {
+        task.apply(TaskEvent::Orphaned, now_ms());
+    }
+    Ok(tasks)
+}
+
+fn find(tasks: Vec<TaskRecord>, id: TaskId) -> Result<TaskRecord, Failure> {
+    tasks
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| Failure::usage(format!("no task #{id}; `flightdeck ls` lists them")))
+}
+
+pub async fn probe(config: &Config, json: bool) -> CliResult {
+    let result =
+        probe::probe_host(&LocalHost, &config.catalog, config.settings.probe_timeout).await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&[&result])?);
+    } else {
+        println!("host {} — probed in {} ms", result.host, result.duration_ms);
+        for a in &result.agents {
+            let status = match (&a.path, &a.version) {
+                (Some(path), Some(v)) => format!("{v:<10} {path}"),
+                (Some(path), None) => format!("{:<10} {path}", "?"),
+                _ => "not found".into(),
+            };
+            let acp = if a.acp == Some(true) { " acp" } else { "" };
+            let err = a
+                .error
+                .as_deref()
+                .map(|e| format!("  ({e})"))
+                .unwrap_or_default();
+            println!("  {:<14} {status}{acp}{err}", a.id);
+        }
+    }
+    match result.error {
+        Some(e) => Err(Failure::failed(e)),
+        None => Ok(()),
+    }
+}
+
+pub async fn ls(paths: &Paths, json: bool) -> CliResult {
+    let mut tasks = all_tasks(paths).await?;
+    tasks.sort_by_key(|t| t.id);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&tasks)?);
+        return Ok(());
+    }
+    println!(
+        "{:<5} {:<14} {:<12} {:<14} {:>8}  PROMPT",
+        "ID", "STATE", "AGENT", "PROJECT", "TIME"
+    );
+    let now = now_ms();
+    for t in &tasks {
+        let time = t.duration_ms(now).map(format_duration).unwrap_or_default();
+        let prompt: String = t
+            .prompt
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(50)
+            .collect();
+        println!(
+            "{:<5} {:<14} {:<12} {:<14} {:>8}  {prompt}",
+            t.id,
+            t.state.label(),
+            t.agent,
+            t.project,
+            time
+        );
+    }
+    Ok(())
+}
+
+pub async fn dispatch(
+    paths: &Paths,
+    config: &Config,
+    project: &str,
+    agent: &str,
+    headless: bool,
+    prompt: String,
+) -> CliResult {
+    let project = config
+        .projects
+        .iter()
+        .find(|p| p.name == project)
+        .ok_or_else(|| {
+            let known: Vec<_> = config.projects.iter().map(|p| p.name.as_str()).collect();
+            Failure::usage(format!(
+                "unknown project {project:?}; configured: {}",
+                list(&known)
+            ))
+        })?;
+    let agent = config.catalog.get(agent).ok_or_else(|| {
+        let known: Vec<_> = config
+            .catalog
+            .agents()
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect();
+        Failure::usage(format!("unknown agent {agent:?}; known: {}", list(&known)))
+    })?;
+    // Probe just this agent: where it is, and the PATH it runs with.
+    let mut one = Catalog::default();
+    one.merge(crate::catalog::AgentEntry {
+        id: agent.id.clone(),
+        binary: Some(agent.binary.clone()),
+        version: Some(agent.version.clone()),
+        ..Default::default()
+    })
+    .map_err(Failure::failed)?;
+    let found = probe::probe_host(&LocalHost, &one, config.settings.probe_timeout).await;
+    let mode = if headless {
+        RunMode::Headless
+    } else {
+        RunMode::Interactive
+    };
+    let spec = TaskSpec {
+        project,
+        agent,
+        mode,
+        prompt,
+    };
+    let size = crossterm::terminal::size().map_or(
+        PtySize {
+            rows: 40,
+            cols: 120,
+        },
+        |(c, r)| PtySize { rows: r, cols: c },
+    );
+    let mut request = dispatch::request(&spec, Some(&found), size).map_err(Failure::usage)?;
+    let token = u64::from(std::process::id()) << 32 | (now_ms() & 0xffff_ffff);
+    request.token = Some(token);
+
+    let mut client = DaemonClient::connect_or_start(paths).await?;
+    client.send(Command::Dispatch(request));
+    let mut id = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = tokio::time::timeout_at(deadline, client.events.recv())
+            .await
+            .map_err(|_| Failure::failed("the daemon did not start the task within 30 s"))?
+            .ok_or_else(|| Failure::failed("the daemon closed the connection"))?;
+        match event {
+            Event::Dispatched { token: t, id: new } if t == token => id = Some(new),
+            Event::Task(record) if Some(record.id) == id => match record.state {
+                TaskState::Starting => {}
+                TaskState::Failed { reason } => {
+                    return Err(Failure::failed(format!(
+                        "task #{} failed to start: {reason}",
+                        record.id
+                    )));
+                }
+                _ => {
+                    println!("{}", record.id);
+                    return Ok(());
+                }
+            },
+            _ => {}
+        }
+    }
+}
+
+pub async fn attach(paths: &Paths, config: &Config, id: TaskId) -> CliResult {
+    let Some(mut client) = connect(paths).await? else {
+        return Err(Failure::failed(format!(
+            "no daemon is running, so task #{id} is not running"
+        )));
+    };
+    let task = find(snapshot(&mut client).await?, id)?;
+    if !task.state.is_live() {
+        return Err(Failure::failed(format!(
+            "task #{id} has {}; nothing to attach to",
+            task.state.label()
+        )));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::usage("attach needs a terminal"));
+    }
+    let outcome = crate::ui::attach_standalone(&mut client, id, config.settings.detach_key).await?;
+    match outcome {
+        Some(reason) => eprintln!("detached: {reason}"),
+        None => eprintln!("detached from #{id}; it keeps running"),
+    }
+    Ok(())
+}
+
+pub async fn logs(paths: &Paths, id: TaskId, follow: bool) -> CliResult {
+    let tasks = all_tasks(paths).await?;
+    let task = find(tasks, id)?;
+    let mut file = std::fs::File::open(&task.log_path)
+        .map_err(|e| Failure::failed(format!("cannot read {}: {e}", task.log_path.display())))?;
+    let mut stdout = std::io::stdout().lock();
+    std::io::copy(&mut file, &mut stdout)?;
+    stdout.flush()?;
+    if !follow || !task.state.is_live() {
+        return Ok(());
+    }
+    drop(stdout);
+    let mut client = connect(paths).await?;
+    let mut live = true;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n > 0 {
+            std::io::stdout().write_all(&buf[..n])?;
+            std::io::stdout().flush()?;
+            continue;
+        }
+        if !live {
+            return Ok(());
+        }
+        // Wait for more output, or for the task to end.
+        let ended = match client.as_mut() {
+            Some(c) => {
+                match tokio::time::timeout(Duration::from_millis(100), c.events.recv()).await {
+                    Ok(Some(Event::Task(record))) => record.id == id && !record.state.is_live(),
+                    Ok(None) => true,
+                    _ => false,
+                }
+            }
+            None => true,
+        };
+        if ended {
+            live = false; // drain what is left, then stop
+            let pos = file.stream_position()?;
+            file.seek(SeekFrom::Start(pos))?;
+        }
+    }
+}
+
+pub async fn stop(paths: &Paths, config: &Config, id: TaskId) -> CliResult {
+    let Some(mut client) = connect(paths).await? else {
+        return Err(Failure::failed(format!(
+            "no daemon is running, so task #{id} is not running"
+        )));
+    };
+    let task = find(snapshot(&mut client).await?, id)?;
+    if !task.state.is_live() {
+        println!("task #{id} already {}", task.state.label());
+        return Ok(());
+    }
+    client.send(Command::Stop { id });
+    let limit = config.settings.stop_grace + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let event = tokio::time::timeout_at(deadline, client.events.recv())
+            .await
+            .map_err(|_| Failure::failed(format!("task #{id} did not stop within {limit:?}")))?
+            .ok_or_else(|| Failure::failed("the daemon closed the connection"))?;
+        if let Event::Task(record) = event
+            && record.id == id
+            && !record.state.is_live()
+        {
+            println!("task #{id} {}", record.state.label());
+            return Ok(());
+        }
+    }
+}
+
+fn list(items: &[&str]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}

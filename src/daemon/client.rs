@@ -1,0 +1,180 @@
+//! The client side of the daemon connection, used by the TUI and the CLI:
+//! connect (starting the daemon if none runs), send commands and watches,
+//! receive events and screen frames.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::net::UnixStream;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use super::protocol::{
+    ClientMsg, Frame, Hello, PROTOCOL, ServerMsg, Watch, read_frame, write_frame,
+};
+use crate::paths::Paths;
+use crate::supervisor::task::TaskId;
+use crate::supervisor::{Command, Event, Level};
+use crate::term::ScreenFrame;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a freshly started daemon gets to open its socket.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The latest frame of every watched task.
+#[derive(Clone, Default)]
+pub struct Frames(Arc<RwLock<HashMap<TaskId, Arc<ScreenFrame>>>>);
+
+impl Frames {
+    pub fn get(&self, id: TaskId) -> Option<Arc<ScreenFrame>> {
+        self.0.read().unwrap().get(&id).cloned()
+    }
+
+    pub fn insert(&self, id: TaskId, frame: ScreenFrame) {
+        self.0.write().unwrap().insert(id, Arc::new(frame));
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("no daemon is running (socket {0})")]
+    NotRunning(String),
+    #[error("the daemon refused the connection: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub struct DaemonClient {
+    outgoing: UnboundedSender<ClientMsg>,
+    pub events: UnboundedReceiver<Event>,
+    pub frames: Frames,
+}
+
+impl DaemonClient {
+    pub fn send(&self, command: Command) {
+        let _ = self.outgoing.send(ClientMsg::Command(command));
+    }
+
+    pub fn watch(&self, watches: Vec<Watch>) {
+        let _ = self.outgoing.send(ClientMsg::Watch(watches));
+    }
+
+    /// Connects to a running daemon.
+    pub async fn connect(socket: &Path) -> Result<Self, ConnectError> {
+        let stream = match UnixStream::connect(socket).await {
+            Ok(stream) => stream,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                return Err(ConnectError::NotRunning(socket.display().to_string()));
+            }
+            Err(e) => {
+                return Err(ConnectError::Other(format!(
+                    "cannot connect to {}: {e}",
+                    socket.display()
+                )));
+            }
+        };
+        let (mut reader, mut writer) = stream.into_split();
+        let other = |e: super::protocol::ProtocolError| ConnectError::Other(e.to_string());
+        write_frame(
+            &mut writer,
+            &Frame::Message(ClientMsg::Hello(Hello::ours())),
+        )
+        .await
+        .map_err(other)?;
+        let answer = tokio::time::timeout(CONNECT_TIMEOUT, read_frame::<ServerMsg, _>(&mut reader))
+            .await
+            .map_err(|_| ConnectError::Other("the daemon did not answer within 5 s".into()))?
+            .map_err(other)?;
+        match answer {
+            Frame::Message(ServerMsg::Hello(hello)) if hello.protocol == PROTOCOL => {}
+            Frame::Message(ServerMsg::Refused(reason)) => {
+                return Err(ConnectError::Refused(reason));
+            }
+            other => {
+                return Err(ConnectError::Other(format!(
+                    "unexpected answer from the daemon: {other:?}"
+                )));
+            }
+        }
+
+        let (outgoing, mut outgoing_rx) = unbounded_channel::<ClientMsg>();
+        let (events_tx, events) = unbounded_channel();
+        let frames = Frames::default();
+        tokio::spawn(async move {
+            while let Some(message) = outgoing_rx.recv().await {
+                if write_frame(&mut writer, &Frame::Message(message))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let store = frames.clone();
+        tokio::spawn(async move {
+            loop {
+                match read_frame::<ServerMsg, _>(&mut reader).await {
+                    Ok(Frame::Screen { id, frame }) => {
+                        store.insert(id, frame);
+                        let _ = events_tx.send(Event::Output { id });
+                    }
+                    Ok(Frame::Message(ServerMsg::Event(event))) => {
+                        let _ = events_tx.send(event);
+                    }
+                    Ok(Frame::Message(ServerMsg::Refused(reason))) => {
+                        let _ = events_tx.send(Event::Notice {
+                            level: Level::Error,
+                            message: reason,
+                        });
+                        break;
+                    }
+                    Ok(Frame::Message(ServerMsg::Hello(_))) => {}
+                    Err(e) => {
+                        tracing::info!("daemon connection ended: {e}");
+                        break;
+                    }
+                }
+            }
+            // Dropping the sender closes `events`: the client sees the daemon gone.
+        });
+        Ok(DaemonClient {
+            outgoing,
+            events,
+            frames,
+        })
+    }
+
+    /// Connects, starting a daemon first when none is running.
+    pub async fn connect_or_start(paths: &Paths) -> Result<Self, ConnectError> {
+        match Self::connect(&paths.socket()).await {
+            Err(ConnectError::NotRunning(_)) => {}
+            other => return other,
+        }
+        super::start_detached(paths)
+            .map_err(|e| ConnectError::Other(format!("cannot start the daemon: {e}")))?;
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        loop {
+            match Self::connect(&paths.socket()).await {
+                Err(ConnectError::NotRunning(socket)) if tokio::time::Instant::now() < deadline => {
+                    let _ = socket;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(ConnectError::NotRunning(socket)) => {
+                    return Err(ConnectError::Other(format!(
+                        "the daemon did not open {socket} within {}s; see {}",
+                        START_TIMEOUT.as_secs(),
+                        paths.daemon_log_file().display()
+                    )));
+                }
+                other => return other,
+            }
+        }
+    }
+}
