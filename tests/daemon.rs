@@ -176,8 +176,8 @@ fn a_frozen_client_does_not_slow_an_agent() {
     let watch =
         format!(r#"{{"Watch":[{{"id":{id},"scroll":0,"size":{{"rows":40,"cols":120}}}}]}}"#);
     frozen.write_all(&json_frame(&watch)).unwrap();
-    // Meanwhile a second agent floods 64 MiB; it must finish.
-    let flood = dispatch_cli(&sandbox, "flood=64M");
+    // Meanwhile a second agent floods 16 MiB; it must finish.
+    let flood = dispatch_cli(&sandbox, "flood=16M");
     let flood_frozen =
         format!(r#"{{"Watch":[{{"id":{flood},"scroll":0,"size":{{"rows":40,"cols":120}}}}]}}"#);
     frozen.write_all(&json_frame(&flood_frozen)).unwrap();

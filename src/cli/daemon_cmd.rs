@@ -73,16 +73,23 @@ pub async fn stop(paths: &Paths, force: bool) -> Result<(), Failure> {
         }
     }
     client.send(Command::Shutdown);
+    // Wait for the shutdown and then for the connection to close, which
+    // happens when the daemon process ends.
     let wait = async {
+        let mut shut_down = false;
         while let Some(event) = client.events.recv().await {
-            if matches!(event, Event::ShutDown) {
-                break;
-            }
+            shut_down |= matches!(event, Event::ShutDown);
         }
+        shut_down
     };
-    tokio::time::timeout(Duration::from_secs(60), wait)
+    let shut_down = tokio::time::timeout(Duration::from_secs(60), wait)
         .await
         .map_err(|_| Failure::failed("the daemon did not stop within 60 s"))?;
+    if !shut_down {
+        return Err(Failure::failed(
+            "the daemon went away without confirming its shutdown",
+        ));
+    }
     println!("daemon stopped");
     Ok(())
 }
