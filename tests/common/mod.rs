@@ -4,7 +4,6 @@
 
 #![allow(dead_code)]
 
-pub mod sshd;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
