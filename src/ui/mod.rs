@@ -90,11 +90,13 @@ impl App {
         let mut reconnect = tokio::time::interval(RECONNECT_EVERY);
         let mut dirty = true;
         let mut last_draw = Instant::now() - FRAME;
+        let mut frame_log = FrameLog::from_env();
         loop {
             if dirty && last_draw.elapsed() >= FRAME {
-                terminal.draw(|frame| view::draw(frame, &self.state, &self.client.frames))?;
-                dirty = false;
                 last_draw = Instant::now();
+                terminal.draw(|frame| view::draw(frame, &self.state, &self.client.frames))?;
+                frame_log.record(last_draw);
+                dirty = false;
             }
             let frame_due = tokio::time::Instant::from_std(last_draw + FRAME);
             let action = tokio::select! {
@@ -215,6 +217,36 @@ pub async fn attach_standalone(
     let outcome = attach::run(&mut terminal, client, id, detach_key).await;
     tty::restore();
     Ok(outcome?.reason)
+}
+
+/// `FLIGHTDECK_FRAME_LOG=FILE` appends one line per drawn frame — when it
+/// started (µs since the Unix epoch) and how long it took (µs) — for the
+/// benchmarks. Off unless set.
+struct FrameLog(Option<std::io::BufWriter<std::fs::File>>);
+
+impl FrameLog {
+    fn from_env() -> Self {
+        let file = std::env::var_os("FLIGHTDECK_FRAME_LOG").and_then(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+        });
+        FrameLog(file.map(std::io::BufWriter::new))
+    }
+
+    fn record(&mut self, started: Instant) {
+        use std::io::Write;
+        let Some(out) = self.0.as_mut() else { return };
+        let took = started.elapsed();
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .saturating_sub(took);
+        let _ = writeln!(out, "{} {}", start.as_micros(), took.as_micros());
+        let _ = out.flush();
+    }
 }
 
 async fn next_input(input: &mut Option<EventStream>) -> Option<std::io::Result<TermEvent>> {
