@@ -66,6 +66,21 @@ impl Default for Settings {
 pub struct Project {
     pub name: String,
     pub path: PathBuf,
+    /// Run before each agent starts, in its workspace (e.g. `npm ci`).
+    pub setup: Option<String>,
+    /// Tasks get their own git worktree (the default for git projects).
+    pub worktree: bool,
+}
+
+impl Default for Project {
+    fn default() -> Self {
+        Project {
+            name: String::new(),
+            path: PathBuf::new(),
+            setup: None,
+            worktree: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +121,8 @@ struct RawSettings {
 struct RawProject {
     name: String,
     path: String,
+    setup: Option<String>,
+    worktree: Option<bool>,
 }
 
 impl Config {
@@ -226,6 +243,8 @@ impl Config {
             projects.push(Project {
                 name: p.name,
                 path: expand_home(&p.path),
+                setup: p.setup.filter(|s| !s.trim().is_empty()),
+                worktree: p.worktree.unwrap_or(true),
             });
         }
 
@@ -334,7 +353,9 @@ headless = ["-c", "{prompt}"]
             c.projects,
             vec![Project {
                 name: "web".into(),
-                path: "/src/web".into()
+                path: "/src/web".into(),
+                setup: None,
+                worktree: true,
             }]
         );
         assert_eq!(c.catalog.get("sh").unwrap().binary, "bash");
@@ -394,6 +415,7 @@ headless = ["-c", "{prompt}"]
         c.add_project(Project {
             name: "we\"ird".into(),
             path: "/x y/z".into(),
+            ..Default::default()
         })
         .unwrap();
         let again = Config::load(&path).unwrap();

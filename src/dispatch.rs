@@ -5,13 +5,14 @@ use crate::catalog::{Agent, RunMode, check_prompt};
 use crate::config::Project;
 use crate::host::PtySize;
 use crate::probe::HostProbe;
-use crate::supervisor::DispatchRequest;
+use crate::supervisor::{DispatchRequest, WorkspaceChoice};
 
 pub struct TaskSpec<'a> {
     pub project: &'a Project,
     pub agent: &'a Agent,
     pub mode: RunMode,
     pub prompt: String,
+    pub workspace: WorkspaceChoice,
 }
 
 /// Validates the task and resolves the agent's program with the host's
@@ -63,5 +64,7 @@ pub fn request(
         cwd: project.path.clone(),
         env,
         size,
+        workspace: task.workspace.clone(),
+        setup: project.setup.clone(),
     })
 }

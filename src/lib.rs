@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dispatch;
+pub mod git;
 pub mod host;
 pub mod keymap;
 pub mod paths;

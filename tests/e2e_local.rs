@@ -126,7 +126,9 @@ fn prompt_reaches_the_agent_byte_for_byte() {
     let args: Vec<Vec<u8>> = serde_json::from_value(json["args"].clone()).unwrap();
     let expected = "it's \"quoted\" $(touch /tmp/x) `id` $HOME \\\nünïcødé ✓ 漢字\tTab";
     assert_eq!(args, vec![expected.as_bytes().to_vec()]);
-    assert_eq!(json["cwd"], sandbox.repo().to_str().unwrap());
+    // A git project: the agent runs in the task's own worktree.
+    let worktree = sandbox.fd_home().join("data/worktrees/demo/1");
+    assert_eq!(json["cwd"], worktree.to_str().unwrap());
 }
 
 #[test]
@@ -317,7 +319,7 @@ fn dispatch_sh(tui: &mut common::Tui, script: &str) {
     select_agent(tui, "sh");
     tui.send("\t\x1b[C"); // mode: headless
     tui.wait_for("◂ headless ▸");
-    tui.send("\t");
+    tui.send("\x1b[Z\x1b[Z\x1b[Z"); // back to the prompt: mode → agent → project → prompt
     tui.send(script);
     tui.send(CTRL_S);
     tui.wait_gone("New task");
@@ -388,7 +390,7 @@ fn ctrl_c_reaches_the_agent_and_a_program_that_never_reads_stdin_is_harmless() {
     tui.send("n");
     tui.wait_for("New task");
     select_agent(&mut tui, "fake");
-    tui.send("\t\tidle"); // agent → mode → prompt
+    tui.send("\x1b[Z\x1b[Zidle"); // Shift-Tab twice: agent → project → prompt
     tui.send(CTRL_S);
     tui.wait_for("idle: waiting");
     tui.send("\r");

@@ -27,10 +27,12 @@ fn state(width: u16, height: u16) -> State {
         Project {
             name: "webapp".into(),
             path: "/src/webapp".into(),
+            ..Default::default()
         },
         Project {
             name: "notes".into(),
             path: "/src/notes".into(),
+            ..Default::default()
         },
     ];
     let mut state = State::new(&config, Rect::new(0, 0, width, height), NOW);
@@ -86,6 +88,7 @@ fn task(id: u64, agent: &str, state: TaskState) -> TaskRecord {
         ended_ms: (!state.is_live()).then_some(NOW - 60_000),
         state,
         log_path: "/logs/task.log".into(),
+        workspace: Default::default(),
     }
 }
 
@@ -167,7 +170,7 @@ fn dashboard_with_live_pane() {
 #[test]
 fn dispatch_dialog() {
     let mut state = state(120, 32);
-    let mut form = DispatchForm::new(0, 0);
+    let mut form = DispatchForm::new(&state, 0, 0);
     form.paste("Fix the flaky login test.\nKeep the public API.");
     form.error = Some("project webapp is gone: /src/webapp is not a directory".into());
     state.modal = Some(Modal::Dispatch(Box::new(form)));

@@ -72,6 +72,9 @@ pub async fn stop(paths: &Paths, force: bool) -> Result<(), Failure> {
             return Err(Failure::failed("not stopped"));
         }
     }
+    let pid = std::fs::read_to_string(paths.daemon_pid())
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok());
     client.send(Command::Shutdown);
     // Wait for the shutdown and then for the connection to close, which
     // happens when the daemon process ends.
@@ -89,6 +92,13 @@ pub async fn stop(paths: &Paths, force: bool) -> Result<(), Failure> {
         return Err(Failure::failed(
             "the daemon went away without confirming its shutdown",
         ));
+    }
+    // The connection closes a moment before the process is gone.
+    if let Some(pid) = pid.map(nix::unistd::Pid::from_raw) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while nix::sys::signal::kill(pid, None).is_ok() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     println!("daemon stopped");
     Ok(())

@@ -47,6 +47,12 @@ enum Cmd {
         /// Run the agent's one-shot mode instead of its interactive one.
         #[arg(long)]
         headless: bool,
+        /// Run in the project directory instead of a new worktree.
+        #[arg(long)]
+        in_place: bool,
+        /// Branch, tag or commit the task's worktree starts from (default: HEAD).
+        #[arg(long, conflicts_with = "in_place")]
+        base: Option<String>,
         /// The prompt, passed to the agent as one argument.
         prompt: Option<String>,
     },
@@ -61,6 +67,17 @@ enum Cmd {
     },
     /// Stop a task: SIGTERM to its process group, SIGKILL after the grace period.
     Stop { id: TaskId },
+    /// Print a task's changes (its worktree against its base) as a patch.
+    Diff { id: TaskId },
+    /// Apply all of a task's changes to its project.
+    Apply {
+        id: TaskId,
+        #[arg(long, value_enum, default_value = "uncommitted")]
+        strategy: StrategyArg,
+        /// Commit message (squash only).
+        #[arg(long, short)]
+        message: Option<String>,
+    },
     /// Run or control the daemon that owns the agents.
     Daemon {
         #[command(subcommand)]
@@ -73,6 +90,16 @@ enum Cmd {
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
     Man,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum StrategyArg {
+    /// Uncommitted changes in the project's working tree.
+    Uncommitted,
+    /// A commit on the task branch, merged into the current branch.
+    Merge,
+    /// One commit on the current branch (needs --message).
+    Squash,
 }
 
 #[derive(Subcommand)]
@@ -155,6 +182,8 @@ pub fn main() -> Result<ExitCode> {
             project,
             agent,
             headless,
+            in_place,
+            base,
             prompt,
         }) => runtime()?.block_on(tasks::dispatch(
             &paths,
@@ -162,11 +191,28 @@ pub fn main() -> Result<ExitCode> {
             &project,
             &agent,
             headless,
+            (in_place, base),
             prompt.unwrap_or_default(),
         )),
         Some(Cmd::Attach { id }) => runtime()?.block_on(tasks::attach(&paths, &config, id)),
         Some(Cmd::Logs { id, follow }) => runtime()?.block_on(tasks::logs(&paths, id, follow)),
         Some(Cmd::Stop { id }) => runtime()?.block_on(tasks::stop(&paths, &config, id)),
+        Some(Cmd::Diff { id }) => runtime()?.block_on(tasks::diff(&paths, id)),
+        Some(Cmd::Apply {
+            id,
+            strategy,
+            message,
+        }) => {
+            let strategy = match (strategy, message) {
+                (StrategyArg::Uncommitted, _) => crate::git::Strategy::Uncommitted,
+                (StrategyArg::Merge, _) => crate::git::Strategy::Merge,
+                (StrategyArg::Squash, Some(message)) => crate::git::Strategy::Squash { message },
+                (StrategyArg::Squash, None) => {
+                    return Ok(fail(Failure::usage("--strategy squash needs --message")));
+                }
+            };
+            runtime()?.block_on(tasks::apply(&paths, id, strategy))
+        }
         Some(Cmd::Completions { shell }) => {
             clap_complete::generate(
                 shell,
@@ -183,11 +229,13 @@ pub fn main() -> Result<ExitCode> {
     };
     Ok(match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("flightdeck: {}", failure.message);
-            ExitCode::from(failure.code)
-        }
+        Err(failure) => fail(failure),
     })
+}
+
+fn fail(failure: Failure) -> ExitCode {
+    eprintln!("flightdeck: {}", failure.message);
+    ExitCode::from(failure.code)
 }
 
 /// With no projects configured, the git repository we were started in.
@@ -200,6 +248,8 @@ fn offer_project(config: &Config) -> Result<Option<Project>> {
             .file_name()
             .map_or("project".into(), |n| n.to_string_lossy().into_owned()),
         path,
+        setup: None,
+        worktree: true,
     }))
 }
 

@@ -7,13 +7,14 @@ use super::Failure;
 use crate::catalog::{Catalog, RunMode};
 use crate::config::Config;
 use crate::daemon::client::{ConnectError, DaemonClient};
+use crate::git::{ApplyOutcome, FileDiff, Selection, Strategy};
 use crate::dispatch::{self, TaskSpec};
 use crate::host::{LocalHost, PtySize};
 use crate::paths::Paths;
 use crate::probe;
 use crate::store;
 use crate::supervisor::task::{TaskEvent, TaskId, TaskRecord, TaskState, format_duration, now_ms};
-use crate::supervisor::{Command, Event};
+use crate::supervisor::{Command, Event, WorkspaceChoice};
 
 type CliResult = Result<(), Failure>;
 
@@ -125,8 +126,10 @@ pub async fn dispatch(
     project: &str,
     agent: &str,
     headless: bool,
+    workspace: (bool, Option<String>),
     prompt: String,
 ) -> CliResult {
+    let (in_place, base) = workspace;
     let project = config
         .projects
         .iter()
@@ -162,11 +165,23 @@ pub async fn dispatch(
     } else {
         RunMode::Interactive
     };
+    let git = project.path.join(".git").exists();
+    let workspace = match (in_place, project.worktree && git) {
+        (false, true) => WorkspaceChoice::Worktree { base },
+        (false, false) if base.is_some() => {
+            return Err(Failure::usage(format!(
+                "--base needs a worktree, and {} is not a git repository (or has worktree = false)",
+                project.name
+            )));
+        }
+        _ => WorkspaceChoice::InPlace,
+    };
     let spec = TaskSpec {
         project,
         agent,
         mode,
         prompt,
+        workspace,
     };
     let size = crossterm::terminal::size().map_or(
         PtySize {
@@ -301,6 +316,59 @@ pub async fn stop(paths: &Paths, config: &Config, id: TaskId) -> CliResult {
         {
             println!("task #{id} {}", record.state.label());
             return Ok(());
+        }
+    }
+}
+
+/// The task's current diff, from the daemon (started if need be).
+async fn fetch_diff(client: &mut DaemonClient, id: TaskId) -> Result<Vec<FileDiff>, Failure> {
+    find(snapshot(client).await?, id)?;
+    client.send(Command::Diff { id });
+    loop {
+        match client.events.recv().await {
+            Some(Event::Diff { id: got, result }) if got == id => return result.map_err(Failure::failed),
+            Some(_) => {}
+            None => return Err(Failure::failed("the daemon closed the connection")),
+        }
+    }
+}
+
+pub async fn diff(paths: &Paths, id: TaskId) -> CliResult {
+    let mut client = DaemonClient::connect_or_start(paths).await?;
+    let files = fetch_diff(&mut client, id).await?;
+    print!("{}", crate::git::build_patch(&files, &Selection::default()));
+    Ok(())
+}
+
+pub async fn apply(paths: &Paths, id: TaskId, strategy: Strategy) -> CliResult {
+    let mut client = DaemonClient::connect_or_start(paths).await?;
+    let files = fetch_diff(&mut client, id).await?;
+    if files.is_empty() {
+        return Err(Failure::failed(format!("task #{id} changed nothing")));
+    }
+    client.send(Command::Apply {
+        id,
+        files,
+        selection: Selection::default(),
+        strategy,
+    });
+    loop {
+        match client.events.recv().await {
+            Some(Event::Applied { id: got, result }) if got == id => {
+                return match result.map_err(Failure::failed)? {
+                    ApplyOutcome::Applied { files, commit } => {
+                        let commit = commit.map(|c| format!(" as {c}")).unwrap_or_default();
+                        println!("applied {} file(s){commit}", files.len());
+                        Ok(())
+                    }
+                    ApplyOutcome::Conflicted { files, reason } => Err(Failure::failed(format!(
+                        "not applied ({reason}); the project is unchanged. Conflicting: {}",
+                        files.join(", ")
+                    ))),
+                };
+            }
+            Some(_) => {}
+            None => return Err(Failure::failed("the daemon closed the connection")),
         }
     }
 }

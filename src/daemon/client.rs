@@ -54,7 +54,7 @@ pub struct DaemonClient {
 
 impl DaemonClient {
     pub fn send(&self, command: Command) {
-        let _ = self.outgoing.send(ClientMsg::Command(command));
+        let _ = self.outgoing.send(ClientMsg::Command(Box::new(command)));
     }
 
     pub fn watch(&self, watches: Vec<Watch>) {

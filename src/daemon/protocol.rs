@@ -43,7 +43,7 @@ impl Hello {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ClientMsg {
     Hello(Hello),
-    Command(Command),
+    Command(Box<Command>),
     /// Send me frames of these tasks' screens as they change (replaces the
     /// previous set); each is drawn at once.
     Watch(Vec<Watch>),

@@ -238,7 +238,7 @@ async fn read_client(
     loop {
         match read_frame::<ClientMsg, _>(&mut reader).await {
             Ok(Frame::Message(ClientMsg::Command(command))) => {
-                let _ = commands.send(command);
+                let _ = commands.send(*command);
             }
             Ok(Frame::Message(ClientMsg::Watch(list))) => {
                 let new: HashMap<TaskId, Watch> = list.into_iter().map(|w| (w.id, w)).collect();

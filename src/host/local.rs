@@ -132,14 +132,17 @@ fn spawn_local_pty(spec: PtySpec) -> Result<PtyProcess, HostError> {
             Some(Ok(WaitStatus::Exited(_, code))) => ExitInfo {
                 code: Some(code),
                 signal: None,
+                error: None,
             },
             Some(Ok(WaitStatus::Signaled(_, sig, _))) => ExitInfo {
                 code: None,
                 signal: Some(signal_name(sig)),
+                error: None,
             },
             _ => ExitInfo {
                 code: None,
                 signal: None,
+                error: None,
             },
         }
     });
@@ -206,6 +209,7 @@ pub fn exit_info_from_std(status: std::process::ExitStatus) -> ExitInfo {
             .signal()
             .and_then(|s| Signal::try_from(s).ok())
             .map(signal_name),
+        error: None,
     }
 }
 

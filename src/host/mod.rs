@@ -2,6 +2,7 @@
 //! hosts later. Probe, tasks and (later) git are written once against it.
 
 pub mod local;
+pub mod ssh;
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;

@@ -19,6 +19,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use crate::catalog::{Catalog, RunMode};
 use crate::host::{Host, PtySize};
 use crate::paths::Paths;
+use crate::git::{ApplyOutcome, FileDiff, LossReport, Selection, Strategy};
 use crate::probe::HostProbe;
 pub use screens::{Screens, TaskScreen};
 use task::{TaskId, TaskRecord};
@@ -35,9 +36,27 @@ pub struct DispatchRequest {
     pub mode: RunMode,
     pub prompt: String,
     pub argv: Vec<String>,
+    /// The project's directory; with a worktree the task runs in its own
+    /// checkout of it instead.
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
     pub size: PtySize,
+    #[serde(default)]
+    pub workspace: WorkspaceChoice,
+    /// A shell command run in the workspace before the agent starts (the
+    /// project's `setup`), its output in the task's pane.
+    #[serde(default)]
+    pub setup: Option<String>,
+}
+
+/// Where a dispatched task works.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkspaceChoice {
+    /// In the project directory itself (for non-git projects, or by choice).
+    #[default]
+    InPlace,
+    /// In a new git worktree on a new branch from `base` (HEAD when `None`).
+    Worktree { base: Option<String> },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,6 +82,19 @@ pub enum Command {
     },
     /// New settings from the user's config.
     Configure(Settings),
+    /// Compute the task's full diff; answered by [`Event::Diff`].
+    Diff { id: TaskId },
+    /// Apply the accepted part of a reviewed diff to the project.
+    Apply {
+        id: TaskId,
+        files: Vec<FileDiff>,
+        selection: Selection,
+        strategy: Strategy,
+    },
+    /// Remove an ended task, its worktree and branch. Without `force`, a
+    /// task with work that would be lost is answered with
+    /// [`Event::DiscardCheck`] instead.
+    Discard { id: TaskId, force: bool },
     /// Rebuild the screen of a task that has ended from the tail of its log.
     Replay {
         id: TaskId,
@@ -97,6 +129,18 @@ pub enum Event {
         id: TaskId,
     },
     Probe(HostProbe),
+    Diff {
+        id: TaskId,
+        result: Result<Vec<FileDiff>, String>,
+    },
+    Applied {
+        id: TaskId,
+        result: Result<ApplyOutcome, String>,
+    },
+    /// Discarding would lose this; ask before sending `Discard` with `force`.
+    DiscardCheck { id: TaskId, loss: LossReport },
+    /// The task was discarded and is gone.
+    Removed { id: TaskId },
     Notice {
         level: Level,
         message: String,

@@ -4,6 +4,7 @@
 //! screen when it is ready for one, so a slow watcher only ever costs itself.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use tokio::sync::Notify;
@@ -33,6 +34,9 @@ impl Watcher {
 pub struct TaskScreen {
     emulator: Mutex<Box<dyn Emulator>>,
     watchers: Mutex<Vec<Weak<Watcher>>>,
+    /// Output since the supervisor last looked: the agent is working, so
+    /// its diff may have grown.
+    touched: AtomicBool,
 }
 
 impl TaskScreen {
@@ -40,6 +44,7 @@ impl TaskScreen {
         Arc::new(TaskScreen {
             emulator: Mutex::new(emulator),
             watchers: Mutex::default(),
+            touched: AtomicBool::new(false),
         })
     }
 
@@ -47,8 +52,14 @@ impl TaskScreen {
         self.emulator.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether there was output since the last call.
+    pub fn take_touched(&self) -> bool {
+        self.touched.swap(false, Ordering::Relaxed)
+    }
+
     /// Tells every watcher that task `id`'s screen changed.
     pub fn changed(&self, id: TaskId) {
+        self.touched.store(true, Ordering::Relaxed);
         self.watchers.lock().unwrap().retain(|w| match w.upgrade() {
             Some(watcher) => {
                 watcher.mark(id);
@@ -119,6 +130,10 @@ impl Screens {
                 false
             }
         }
+    }
+
+    pub fn remove(&self, id: TaskId) {
+        self.0.write().unwrap().screens.remove(&id);
     }
 
     pub fn unwatch(&self, id: TaskId, watcher: &Arc<Watcher>) {

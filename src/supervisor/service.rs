@@ -13,11 +13,14 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::watch;
 
+mod workspace;
+
 use super::pumps;
 use super::screens::{Screens, TaskScreen};
-use super::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, now_ms};
-use super::{Command, DispatchRequest, Event, Level, SupervisorConfig};
-use crate::host::{Host, PtyControl, PtyProcess, PtySize, PtySpec, StopSignal};
+use super::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, Workspace, now_ms};
+use crate::git::Worktree;
+use super::{Command, DispatchRequest, Event, Level, SupervisorConfig, WorkspaceChoice};
+use crate::host::{Host, PtyControl, PtyProcess, PtySize, StopSignal};
 use crate::term::new_emulator;
 use crate::{probe, store};
 
@@ -30,8 +33,12 @@ const SHUTDOWN_SLACK: Duration = Duration::from_secs(3);
 pub enum Internal {
     Spawned {
         id: TaskId,
+        /// The worktree made for it, even when the agent then failed to start.
+        worktree: Option<Worktree>,
         result: Result<PtyProcess, String>,
     },
+    /// A git job on a task's workspace finished.
+    Workspace(workspace::Done),
     Exited {
         id: TaskId,
         exit: ExitInfo,
@@ -62,6 +69,9 @@ pub struct Supervisor {
     live: HashMap<TaskId, Live>,
     /// Tasks whose reader thread still drains output into log and screen.
     draining: HashSet<TaskId>,
+    /// Tasks with a diff being computed, and when each was last diffed.
+    diffing: HashSet<TaskId>,
+    last_diff: HashMap<TaskId, tokio::time::Instant>,
     next_id: TaskId,
     saver: watch::Sender<Vec<TaskRecord>>,
     shutting_down: bool,
@@ -86,6 +96,8 @@ impl Supervisor {
             records: BTreeMap::new(),
             live: HashMap::new(),
             draining: HashSet::new(),
+            diffing: HashSet::new(),
+            last_diff: HashMap::new(),
             next_id: 1,
             saver,
             shutting_down: false,
@@ -95,12 +107,15 @@ impl Supervisor {
     pub async fn run(mut self, mut commands: UnboundedReceiver<Command>) {
         self.load();
         self.start_saver();
+        self.recover_worktrees();
         let _ = self.events.send(Event::Snapshot {
             tasks: self.records.values().cloned().collect(),
             probes: Vec::new(),
         });
+        let mut diff_tick = tokio::time::interval(workspace::DIFF_EVERY);
         loop {
             tokio::select! {
+                _ = diff_tick.tick() => self.refresh_diffs(),
                 command = commands.recv() => match command {
                     Some(command) => self.handle_command(command),
                     // The UI went away without a shutdown: stop everything.
@@ -167,6 +182,14 @@ impl Supervisor {
 
     fn handle_command(&mut self, command: Command) {
         match command {
+            Command::Diff { id } => self.full_diff(id),
+            Command::Apply {
+                id,
+                files,
+                selection,
+                strategy,
+            } => self.apply(id, files, selection, strategy),
+            Command::Discard { id, force } => self.discard(id, force),
             Command::Dispatch(request) => self.dispatch(request),
             Command::Stop { id } => self.stop(id),
             Command::Input { id, bytes } => {
@@ -184,9 +207,17 @@ impl Supervisor {
 
     fn handle_internal(&mut self, message: Internal) {
         match message {
-            Internal::Spawned { id, result } => self.on_spawned(id, result),
+            Internal::Spawned { id, worktree, result } => {
+                if let (Some(worktree), Some(record)) = (worktree, self.records.get_mut(&id)) {
+                    record.cwd = worktree.path.clone();
+                    record.workspace.worktree = Some(worktree);
+                }
+                self.on_spawned(id, result)
+            }
+            Internal::Workspace(done) => self.workspace_done(done),
             Internal::Exited { id, exit } => {
                 self.update(id, TaskEvent::Exited(exit));
+                self.diff_stat(id);
                 let stopping_deadline_pending = self
                     .records
                     .get(&id)
@@ -234,13 +265,14 @@ impl Supervisor {
             let _ = self.events.send(Event::Dispatched { token, id });
         }
         let log_path = self.config.paths.logs_dir().join(format!("task-{id}.log"));
+        let in_worktree = matches!(request.workspace, WorkspaceChoice::Worktree { .. });
         let record = TaskRecord {
             id,
-            project: request.project,
-            agent: request.agent,
+            project: request.project.clone(),
+            agent: request.agent.clone(),
             host: request.host.clone(),
             mode: request.mode,
-            prompt: request.prompt,
+            prompt: request.prompt.clone(),
             argv: request.argv.clone(),
             cwd: request.cwd.clone(),
             state: TaskState::Starting,
@@ -249,6 +281,10 @@ impl Supervisor {
             started_ms: None,
             ended_ms: None,
             log_path,
+            workspace: Workspace {
+                repo: in_worktree.then(|| request.cwd.clone()),
+                ..Workspace::default()
+            },
         };
         // The screen exists before anyone hears of the task.
         let screen = TaskScreen::new(new_emulator(
@@ -266,16 +302,11 @@ impl Supervisor {
             self.fail(id, format!("unknown host {:?}", request.host));
             return;
         };
-        let spec = PtySpec {
-            argv: request.argv,
-            cwd: request.cwd,
-            env: request.env,
-            size: request.size,
-        };
+        let worktree_root = self.worktree_root(&request.project);
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
-            let result = host.spawn_pty(spec).await.map_err(|e| e.to_string());
-            let _ = tx.send(Internal::Spawned { id, result });
+            let (worktree, result) = workspace::prepare_and_spawn(host.as_ref(), id, request, worktree_root).await;
+            let _ = tx.send(Internal::Spawned { id, worktree, result });
         });
     }
 
@@ -351,11 +382,16 @@ impl Supervisor {
 
     fn resize(&mut self, id: TaskId, size: PtySize) {
         if let Some(screen) = self.screens.get(id) {
-            let mut emulator = screen.lock();
-            if emulator.size() == size.clamped() {
-                return;
+            {
+                let mut emulator = screen.lock();
+                if emulator.size() == size.clamped() {
+                    return;
+                }
+                emulator.resize(size);
             }
-            emulator.resize(size);
+            // Watchers need the reflowed screen now: a quiet agent may never
+            // print (and so never redraw) again.
+            screen.changed(id);
         }
         if let Some(live) = self.live.get(&id)
             && let Err(e) = live.control.resize(size)

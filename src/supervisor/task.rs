@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::RunMode;
+use crate::git::{DiffStat, Worktree};
 
 pub type TaskId = u64;
 
@@ -65,11 +66,14 @@ impl TaskState {
 }
 
 /// How a process ended, as the host reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExitInfo {
     pub code: Option<i32>,
     /// Signal name without the SIG prefix ("TERM", "KILL").
     pub signal: Option<String>,
+    /// Why neither is known, e.g. "connection to build lost: …".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Something that happened to a task.
@@ -102,6 +106,40 @@ pub struct TaskRecord {
     pub started_ms: Option<u64>,
     pub ended_ms: Option<u64>,
     pub log_path: PathBuf,
+    /// Where the task's changes live and what became of them.
+    #[serde(default)]
+    pub workspace: Workspace,
+}
+
+/// A task's git side: its worktree, the size of its change, and whether the
+/// change was applied to the project.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    /// The project's main tree (what apply writes to).
+    pub repo: Option<PathBuf>,
+    /// `None` when the task runs in place (or its worktree is not made yet).
+    pub worktree: Option<Worktree>,
+    /// The latest `+N −M` of the worktree against its base.
+    pub diff: Option<DiffStat>,
+    pub applied: Option<Applied>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Applied {
+    Applied,
+    PartiallyApplied,
+    Conflicted { files: Vec<String> },
+}
+
+impl Applied {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Applied::Applied => "applied",
+            Applied::PartiallyApplied => "partial",
+            Applied::Conflicted { .. } => "conflict",
+        }
+    }
 }
 
 impl TaskRecord {
@@ -123,7 +161,9 @@ impl TaskRecord {
                 },
                 (Some(code), None) => Exited { code },
                 (None, None) => Failed {
-                    reason: "ended without an exit status".into(),
+                    reason: exit
+                        .error
+                        .unwrap_or_else(|| "ended without an exit status".into()),
                 },
             },
             (Stopping, TaskEvent::Exited(exit)) => Stopped {
@@ -177,6 +217,7 @@ mod tests {
             started_ms: None,
             ended_ms: None,
             log_path: "/log".into(),
+            workspace: Workspace::default(),
         }
     }
 
@@ -184,6 +225,7 @@ mod tests {
         TaskEvent::Exited(ExitInfo {
             code,
             signal: signal.map(str::to_string),
+            error: None,
         })
     }
 

@@ -1,5 +1,6 @@
-//! The dispatch dialog's state and input handling: project, agent, mode and
-//! a multi-line prompt editor.
+//! The dispatch dialog's state and input handling: project, agent, mode,
+//! workspace (a new worktree from a base, or in place) and a multi-line
+//! prompt editor.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier, Style};
@@ -8,7 +9,7 @@ use ratatui_textarea::TextArea;
 use crate::catalog::RunMode;
 use crate::dispatch::{self, TaskSpec};
 use crate::host::PtySize;
-use crate::supervisor::DispatchRequest;
+use crate::supervisor::{DispatchRequest, WorkspaceChoice};
 
 use super::state::State;
 
@@ -17,10 +18,19 @@ pub enum Field {
     Project,
     Agent,
     Mode,
+    Workspace,
+    Base,
     Prompt,
 }
 
-const FIELDS: [Field; 4] = [Field::Project, Field::Agent, Field::Mode, Field::Prompt];
+const FIELDS: [Field; 6] = [
+    Field::Project,
+    Field::Agent,
+    Field::Mode,
+    Field::Workspace,
+    Field::Base,
+    Field::Prompt,
+];
 
 pub struct DispatchForm {
     pub field: Field,
@@ -28,6 +38,10 @@ pub struct DispatchForm {
     /// Index into `State::agent_rows()`.
     pub agent: usize,
     pub mode: RunMode,
+    /// A new worktree (true) or in place; only git projects can have one.
+    pub worktree: bool,
+    /// Branch, tag or commit the worktree starts from; empty = HEAD.
+    pub base: String,
     pub prompt: TextArea<'static>,
     pub error: Option<String>,
 }
@@ -40,27 +54,38 @@ pub enum FormOutcome {
 }
 
 impl DispatchForm {
-    pub fn new(project: usize, agent: usize) -> Self {
+    pub fn new(state: &State, project: usize, agent: usize) -> Self {
         let mut prompt = TextArea::default();
         prompt.set_placeholder_text("What should the agent do? (Enter for a new line)");
         prompt.set_cursor_line_style(Style::default());
         prompt.set_cursor_style(Style::default().add_modifier(Modifier::REVERSED));
         prompt.set_placeholder_style(Style::default().fg(Color::DarkGray));
-        DispatchForm {
+        let mut form = DispatchForm {
             field: Field::Prompt,
             project,
             agent,
             mode: RunMode::Interactive,
+            worktree: false,
+            base: String::new(),
             prompt,
             error: None,
-        }
+        };
+        form.worktree = form.worktree_possible(state);
+        form
+    }
+
+    /// Whether the selected project can give the task a worktree.
+    pub fn worktree_possible(&self, state: &State) -> bool {
+        let git = state.project_status.get(self.project).is_some_and(|s| s.git);
+        let wanted = state.projects.get(self.project).is_some_and(|p| p.worktree);
+        git && wanted
     }
 
     pub fn prompt_text(&self) -> String {
         self.prompt.lines().join("\n")
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent, projects: usize, agents: usize) -> FormOutcome {
+    pub fn handle_key(&mut self, key: KeyEvent, state: &State) -> FormOutcome {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let alt = key.modifiers.contains(KeyModifiers::ALT);
         match key.code {
@@ -73,23 +98,42 @@ impl DispatchForm {
                 self.prompt.input(key);
                 self.error = None;
             }
-            KeyCode::Enter if self.field != Field::Prompt => self.move_field(1),
-            KeyCode::Down | KeyCode::Char('j') => self.move_field(1),
-            KeyCode::Up | KeyCode::Char('k') => self.move_field(-1),
-            KeyCode::Left | KeyCode::Char('h') => self.cycle(-1, projects, agents),
-            KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => {
-                self.cycle(1, projects, agents)
-            }
+            _ if self.field == Field::Base && self.edit_base(key) => {}
+            KeyCode::Enter | KeyCode::Down => self.move_field(1),
+            KeyCode::Up => self.move_field(-1),
+            KeyCode::Char('j') if self.field != Field::Base => self.move_field(1),
+            KeyCode::Char('k') if self.field != Field::Base => self.move_field(-1),
+            KeyCode::Left | KeyCode::Char('h') => self.cycle(-1, state),
+            KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => self.cycle(1, state),
             _ => {}
         }
         FormOutcome::Continue
     }
 
+    /// Typing into the base field; false for keys it does not take.
+    fn edit_base(&mut self, key: KeyEvent) -> bool {
+        match key.code {
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.base.push(c);
+                self.worktree = true;
+            }
+            KeyCode::Backspace => {
+                self.base.pop();
+            }
+            _ => return false,
+        }
+        self.error = None;
+        true
+    }
+
     pub fn paste(&mut self, text: &str) {
-        if self.field == Field::Prompt {
+        match self.field {
             // Terminals send pasted newlines as \r.
-            self.prompt
-                .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
+            Field::Prompt => {
+                self.prompt.insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
+            }
+            Field::Base => self.base.push_str(text.trim()),
+            _ => {}
         }
     }
 
@@ -98,18 +142,22 @@ impl DispatchForm {
         self.field = FIELDS[(i + delta).rem_euclid(FIELDS.len() as isize) as usize];
     }
 
-    fn cycle(&mut self, delta: isize, projects: usize, agents: usize) {
+    fn cycle(&mut self, delta: isize, state: &State) {
         let step = |i: usize, n: usize| (i as isize + delta).rem_euclid(n.max(1) as isize) as usize;
         match self.field {
-            Field::Project => self.project = step(self.project, projects),
-            Field::Agent => self.agent = step(self.agent, agents),
+            Field::Project => {
+                self.project = step(self.project, state.projects.len());
+                self.worktree = self.worktree_possible(state);
+            }
+            Field::Agent => self.agent = step(self.agent, state.catalog.agents().len()),
             Field::Mode => {
                 self.mode = match self.mode {
                     RunMode::Interactive => RunMode::Headless,
                     RunMode::Headless => RunMode::Interactive,
                 }
             }
-            Field::Prompt => {}
+            Field::Workspace => self.worktree = !self.worktree && self.worktree_possible(state),
+            Field::Base | Field::Prompt => {}
         }
         self.error = None;
     }
@@ -117,22 +165,30 @@ impl DispatchForm {
 
 /// Checks the form against the state and builds the request, or says
 /// precisely what is wrong.
-pub fn build_request(
-    state: &State,
-    form: &DispatchForm,
-    size: PtySize,
-) -> Result<DispatchRequest, String> {
+pub fn build_request(state: &State, form: &DispatchForm, size: PtySize) -> Result<DispatchRequest, String> {
     let project = state
         .projects
         .get(form.project)
         .ok_or("no project selected; add one under [[project]] in config.toml")?;
     let rows = state.agent_rows();
     let agent = rows.get(form.agent).ok_or("no agent selected")?.agent;
+    let workspace = if form.worktree {
+        if !form.worktree_possible(state) {
+            return Err(format!("{} is not a git repository: the task can only run in place", project.name));
+        }
+        let base = form.base.trim();
+        WorkspaceChoice::Worktree {
+            base: (!base.is_empty()).then(|| base.to_string()),
+        }
+    } else {
+        WorkspaceChoice::InPlace
+    };
     let task = TaskSpec {
         project,
         agent,
         mode: form.mode,
         prompt: form.prompt_text(),
+        workspace,
     };
     dispatch::request(&task, state.probe.as_ref(), size)
 }

@@ -6,6 +6,8 @@ pub mod action;
 mod attach;
 pub mod form;
 pub mod layout;
+pub mod review;
+mod review_actions;
 pub mod state;
 pub mod tty;
 pub mod update;

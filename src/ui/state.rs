@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use ratatui::layout::Rect;
 
 use super::form::DispatchForm;
+use super::review::Review;
+use crate::git::LossReport;
 use super::layout;
 use crate::catalog::{Agent, Catalog};
 use crate::config::{Config, Project, Settings};
@@ -31,6 +33,9 @@ pub enum View {
 
 pub enum Modal {
     Dispatch(Box<DispatchForm>),
+    Review(Box<Review>),
+    /// Discarding would lose this; ask first.
+    ConfirmDiscard { id: TaskId, loss: LossReport },
     ConfirmStop(TaskId),
     ConfirmQuit {
         live: usize,

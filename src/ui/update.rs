@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent,
 use ratatui::layout::{Position, Rect};
 
 use super::action::{Action, Effect};
+use super::review_actions;
 use super::form::{DispatchForm, FormOutcome, build_request};
 use super::layout;
 use super::state::{Focus, Modal, State, View};
@@ -34,7 +35,12 @@ pub fn update(state: &mut State, action: Action, frames: &Frames) -> Vec<Effect>
             }
         }
         Action::Mouse(mouse) => on_mouse(state, mouse, frames),
-        Action::Resize { width, height } => state.area = Rect::new(0, 0, width, height),
+        Action::Resize { width, height } => {
+            state.area = Rect::new(0, 0, width, height);
+            if let Some(Modal::Review(review)) = &mut state.modal {
+                review.page = super::review::view::diff_rows(state.area).max(1);
+            }
+        }
         Action::Tick(now) => {
             state.now_ms = now;
             if state
@@ -70,6 +76,12 @@ fn on_key(state: &mut State, key: KeyEvent, frames: &Frames, effects: &mut Vec<E
     match state.modal.take() {
         Some(Modal::Dispatch(form)) => on_form_key(state, form, key, effects),
         Some(Modal::Help) => {}
+        Some(Modal::Review(review)) => review_actions::on_key(state, review, key, effects),
+        Some(Modal::ConfirmDiscard { id, .. }) => {
+            if confirmed(key) {
+                effects.push(Effect::Send(Command::Discard { id, force: true }));
+            }
+        }
         Some(Modal::ConfirmStop(id)) => {
             if confirmed(key) {
                 effects.push(Effect::Send(Command::Stop { id }));
@@ -109,8 +121,7 @@ fn on_form_key(
     key: KeyEvent,
     effects: &mut Vec<Effect>,
 ) {
-    let agents = state.catalog.agents().len();
-    match form.handle_key(key, state.projects.len(), agents) {
+    match form.handle_key(key, state) {
         FormOutcome::Cancel => {}
         FormOutcome::Continue => state.modal = Some(Modal::Dispatch(form)),
         FormOutcome::Submit => match build_request(state, &form, new_pane_size(state)) {
@@ -154,10 +165,8 @@ fn on_command(state: &mut State, command: Key, frames: &Frames, effects: &mut Ve
                 );
             } else {
                 let project = state.selected_project.min(state.projects.len() - 1);
-                state.modal = Some(Modal::Dispatch(Box::new(DispatchForm::new(
-                    project,
-                    state.selected_agent,
-                ))));
+                let form = DispatchForm::new(state, project, state.selected_agent);
+                state.modal = Some(Modal::Dispatch(Box::new(form)));
             }
         }
         Key::Attach => match state.selected_task() {
@@ -193,6 +202,8 @@ fn on_command(state: &mut State, command: Key, frames: &Frames, effects: &mut Ve
             }
         }
         Key::Help => state.modal = Some(Modal::Help),
+        Key::Review => review_actions::open(state, effects),
+        Key::Discard => review_actions::discard(state, effects),
         Key::Quit => {
             let live = state.live_tasks();
             if live > 0 {
@@ -387,6 +398,18 @@ fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
             }
         },
         Event::Output { .. } | Event::Dispatched { .. } => {}
+        Event::Diff { .. } | Event::Applied { .. } | Event::DiscardCheck { .. } => {
+            review_actions::on_event(state, event)
+        }
+        Event::Removed { id } => {
+            let index = state.selected_task_index();
+            state.tasks.retain(|t| t.id != id);
+            if state.selected_task == Some(id) {
+                let next = index.min(state.tasks.len().saturating_sub(1));
+                state.selected_task = state.tasks.get(next).map(|t| t.id);
+            }
+            state.notify(Level::Info, format!("discarded task #{id}"));
+        }
         Event::Probe(probe) => {
             if probe.host == LOCAL {
                 state.probing = false;
@@ -438,10 +461,12 @@ mod tests {
             Project {
                 name: "a".into(),
                 path: "/a".into(),
+                ..Default::default()
             },
             Project {
                 name: "b".into(),
                 path: "/b".into(),
+                ..Default::default()
             },
         ];
         State::new(&config, Rect::new(0, 0, 120, 36), 0)
@@ -463,6 +488,7 @@ mod tests {
             started_ms: None,
             ended_ms: None,
             log_path: "/l".into(),
+            workspace: Default::default(),
         })
     }
 

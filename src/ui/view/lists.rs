@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState};
 
 use super::theme;
-use crate::supervisor::task::format_duration;
+use crate::supervisor::task::{Applied, Workspace, format_duration};
 use crate::ui::layout;
 use crate::ui::state::{Focus, State};
 
@@ -115,6 +115,15 @@ pub fn agents(frame: &mut Frame, area: Rect, state: &State) {
     let found = rows.iter().filter(|r| r.found()).count();
     let status = match (&state.probe, state.probing) {
         (_, true) => "probing…".to_string(),
+        (Some(p), false) if p.error.is_some() => {
+            let title = Line::from(vec![
+                Span::styled(" Agents ", theme::title(focused)),
+                Span::styled("probe failed (r retries) ", theme::error()),
+            ]);
+            let error = p.error.clone().unwrap_or_default();
+            let items = vec![ListItem::new(Line::styled(format!(" {error}"), theme::error()))];
+            return render_list(frame, area, block(title, focused), items, 0, false);
+        }
         (Some(p), false) => format!(
             "{found}/{} · {} ago",
             rows.len(),
@@ -136,6 +145,24 @@ pub fn agents(frame: &mut Frame, area: Rect, state: &State) {
     );
 }
 
+/// `3f +120 −4` and what became of the change, for the tasks list.
+fn workspace_spans(workspace: &Workspace) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    if let Some(applied) = &workspace.applied {
+        let style = match applied {
+            Applied::Conflicted { .. } => theme::error(),
+            _ => Style::default().fg(theme::ACCENT),
+        };
+        spans.push(Span::styled(format!("{} ", applied.label()), style));
+    }
+    if let Some(d) = workspace.diff.filter(|d| d.files > 0) {
+        spans.push(Span::styled(format!("{}f ", d.files), theme::dim()));
+        spans.push(Span::styled(format!("+{} ", d.added), theme::ok()));
+        spans.push(Span::styled(format!("−{} ", d.removed), theme::error()));
+    }
+    spans
+}
+
 pub fn tasks(frame: &mut Frame, area: Rect, state: &State) {
     let focused = state.focus == Focus::Tasks;
     let agent_width = state.tasks.iter().map(|t| t.agent.len()).max().unwrap_or(0);
@@ -147,14 +174,16 @@ pub fn tasks(frame: &mut Frame, area: Rect, state: &State) {
                 .duration_ms(state.now_ms)
                 .map(format_duration)
                 .unwrap_or_default();
-            ListItem::new(Line::from(vec![
+            let mut spans = vec![
                 Span::styled(format!(" #{:<3}", t.id), theme::dim()),
                 Span::styled("● ", theme::state(&t.state)),
                 Span::raw(format!("{:<agent_width$} ", t.agent)),
                 Span::styled(t.state.label(), theme::state(&t.state)),
                 Span::styled(format!(" {duration} "), theme::dim()),
-                Span::styled(t.project.clone(), theme::dim()),
-            ]))
+            ];
+            spans.extend(workspace_spans(&t.workspace));
+            spans.push(Span::styled(t.project.clone(), theme::dim()));
+            ListItem::new(Line::from(spans))
         })
         .collect::<Vec<_>>();
     let title = Line::from(vec![

@@ -62,6 +62,30 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
     match &state.modal {
         Some(Modal::Dispatch(form)) => modal::dispatch(frame, area, state, form),
         Some(Modal::Help) => modal::help(frame, area, state),
+        Some(Modal::Review(review)) => {
+            let title = match state.task(review.task) {
+                Some(t) => format!("Review #{} · {} · {}", t.id, t.agent, t.project),
+                None => format!("Review #{}", review.task),
+            };
+            crate::ui::review::view::draw(frame, area, review, &title);
+        }
+        Some(Modal::ConfirmDiscard { id, loss }) => {
+            let mut lost = Vec::new();
+            if !loss.changed_files.is_empty() {
+                lost.push(format!("{} changed file(s): {}", loss.changed_files.len(), loss.changed_files.join(", ")));
+            }
+            if !loss.unmerged_commits.is_empty() {
+                lost.push(format!("commits only on its branch: {}", loss.unmerged_commits.join("; ")));
+            }
+            modal::confirm(
+                frame,
+                area,
+                "Discard task",
+                &format!("Discard task #{id}? This would lose work:"),
+                &lost.join(" · "),
+                &[("y", "discard it all"), ("n", "keep it")],
+            );
+        }
         Some(Modal::ConfirmStop(id)) => {
             let what = state
                 .task(*id)

@@ -19,11 +19,13 @@ pub fn title(focused: bool) -> Style {
     if focused { style.fg(ACCENT) } else { style }
 }
 
+/// The selected row. The foreground is set too, so dim or coloured text on
+/// the row stays readable against the highlight.
 pub fn selected(focused: bool) -> Style {
     if focused {
         Style::default().bg(Color::Cyan).fg(Color::Black)
     } else {
-        Style::default().bg(Color::DarkGray)
+        Style::default().bg(Color::Indexed(238)).fg(Color::White)
     }
 }
 

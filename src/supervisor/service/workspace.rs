@@ -1,0 +1,318 @@
+//! The supervisor's git side: a worktree per task, live `+N −M`, the full
+//! diff for review, apply, discard, and cleaning up after a crash. Every
+//! git job runs off the supervisor loop and reports back as a message, so
+//! the loop (and every client) never waits on git.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Internal, Supervisor};
+use crate::git::{
+    self, AppliedStatus, ApplyOutcome, ApplyRequest, DiffStat, FileDiff, LossReport, Selection,
+    Strategy, Worktree, WorktreeRequest,
+};
+use crate::host::{Host, PtyProcess, PtySpec};
+use crate::supervisor::task::{Applied, TaskId, now_ms};
+use crate::supervisor::{DispatchRequest, Event, Level, WorkspaceChoice};
+
+/// How often live tasks' diffs are refreshed (when they printed something).
+pub const DIFF_EVERY: Duration = Duration::from_secs(2);
+/// A quiet live task is re-diffed this often anyway: agents edit silently.
+const DIFF_AT_LEAST: Duration = Duration::from_secs(15);
+
+/// A finished git job.
+pub enum Done {
+    Stat { id: TaskId, result: Result<DiffStat, String> },
+    Diff { id: TaskId, result: Result<Vec<FileDiff>, String> },
+    Applied { id: TaskId, result: Result<(ApplyOutcome, AppliedStatus), String> },
+    DiscardCheck { id: TaskId, result: Result<LossReport, String> },
+    Discarded { id: TaskId, result: Result<(), String> },
+    Recovered { cleaned: Vec<String> },
+}
+
+/// Makes the task's worktree (when asked), then starts the agent in it,
+/// after the project's setup command if there is one.
+pub async fn prepare_and_spawn(
+    host: &dyn Host,
+    id: TaskId,
+    request: DispatchRequest,
+    root: PathBuf,
+) -> (Option<Worktree>, Result<PtyProcess, String>) {
+    let worktree = match &request.workspace {
+        WorkspaceChoice::InPlace => None,
+        WorkspaceChoice::Worktree { base } => {
+            let made = git::create_worktree(
+                host,
+                &WorktreeRequest {
+                    repo: request.cwd.clone(),
+                    root,
+                    task_id: id,
+                    slug: request.prompt.clone(),
+                    base: base.clone(),
+                },
+            )
+            .await;
+            match made {
+                Ok(worktree) => Some(worktree),
+                Err(e) => return (None, Err(format!("cannot create a worktree: {e}"))),
+            }
+        }
+    };
+    let cwd = worktree.as_ref().map_or(request.cwd.clone(), |w| w.path.clone());
+    let spec = PtySpec {
+        argv: with_setup(request.setup.as_deref(), request.argv),
+        cwd,
+        env: request.env,
+        size: request.size,
+    };
+    let result = host.spawn_pty(spec).await.map_err(|e| e.to_string());
+    (worktree, result)
+}
+
+/// Runs `setup` (the user's own shell command, from their config) before
+/// the agent. The command travels as an argument, never spliced.
+fn with_setup(setup: Option<&str>, argv: Vec<String>) -> Vec<String> {
+    let Some(setup) = setup.filter(|s| !s.trim().is_empty()) else {
+        return argv;
+    };
+    let script = "printf '\\033[2m$ %s\\033[0m\\n' \"$0\"; sh -c \"$0\"; rc=$?; \
+                  if [ $rc -ne 0 ]; then echo \"flightdeck: setup failed (exit $rc)\"; exit $rc; fi; exec \"$@\"";
+    let mut wrapped = vec!["sh".to_string(), "-c".into(), script.into(), setup.to_string()];
+    wrapped.extend(argv);
+    wrapped
+}
+
+impl Supervisor {
+    pub(super) fn worktree_root(&self, project: &str) -> PathBuf {
+        // Project names are free text: keep the directory name tame.
+        let name: String = project
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+            .collect();
+        self.config.paths.data_dir.join("worktrees").join(name)
+    }
+
+    fn host_of(&self, id: TaskId) -> Option<Arc<dyn Host>> {
+        let record = self.records.get(&id)?;
+        self.hosts.get(&record.host).cloned()
+    }
+
+    fn spawn_job<F>(&self, job: F)
+    where
+        F: std::future::Future<Output = Done> + Send + 'static,
+    {
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(Internal::Workspace(job.await));
+        });
+    }
+
+    /// Re-diffs live tasks that printed since their last diff (or have not
+    /// been diffed for a while).
+    pub(super) fn refresh_diffs(&mut self) {
+        let now = tokio::time::Instant::now();
+        let due: Vec<TaskId> = self
+            .records
+            .values()
+            .filter(|r| r.state.is_live() && r.workspace.worktree.is_some())
+            .map(|r| r.id)
+            .filter(|id| {
+                let touched = self.screens.get(*id).is_some_and(|s| s.take_touched());
+                let stale = self.last_diff.get(id).is_none_or(|t| now - *t >= DIFF_AT_LEAST);
+                touched || stale
+            })
+            .collect();
+        for id in due {
+            self.diff_stat(id);
+        }
+    }
+
+    /// Refreshes the task's `+N −M` (newest request wins: one at a time).
+    pub(super) fn diff_stat(&mut self, id: TaskId) {
+        let Some((worktree, host)) = self.worktree_of(id) else { return };
+        if !self.diffing.insert(id) {
+            return;
+        }
+        self.last_diff.insert(id, tokio::time::Instant::now());
+        self.spawn_job(async move {
+            let result = git::diff_worktree(host.as_ref(), &worktree.path, &worktree.base_commit)
+                .await
+                .map(|files| git::stat(&files))
+                .map_err(|e| e.to_string());
+            Done::Stat { id, result }
+        });
+    }
+
+    fn worktree_of(&self, id: TaskId) -> Option<(Worktree, Arc<dyn Host>)> {
+        let worktree = self.records.get(&id)?.workspace.worktree.clone()?;
+        Some((worktree, self.host_of(id)?))
+    }
+
+    pub(super) fn full_diff(&mut self, id: TaskId) {
+        let Some((worktree, host)) = self.worktree_of(id) else {
+            let result = Err(format!("task #{id} runs in place: it has no worktree to diff"));
+            let _ = self.events.send(Event::Diff { id, result });
+            return;
+        };
+        self.spawn_job(async move {
+            let result = git::diff_worktree(host.as_ref(), &worktree.path, &worktree.base_commit)
+                .await
+                .map_err(|e| e.to_string());
+            Done::Diff { id, result }
+        });
+    }
+
+    pub(super) fn apply(&mut self, id: TaskId, files: Vec<FileDiff>, selection: Selection, strategy: Strategy) {
+        let (Some((worktree, host)), Some(repo)) = (
+            self.worktree_of(id),
+            self.records.get(&id).and_then(|r| r.workspace.repo.clone()),
+        ) else {
+            let result = Err(format!("task #{id} has no worktree to apply from"));
+            let _ = self.events.send(Event::Applied { id, result });
+            return;
+        };
+        self.spawn_job(async move {
+            let request = ApplyRequest {
+                repo,
+                worktree: &worktree,
+                files: &files,
+                selection: &selection,
+                strategy,
+            };
+            let result = git::apply(host.as_ref(), &request)
+                .await
+                .map(|outcome| (outcome, git::applied_status(&files, &selection)))
+                .map_err(|e| e.to_string());
+            Done::Applied { id, result }
+        });
+    }
+
+    pub(super) fn discard(&mut self, id: TaskId, force: bool) {
+        let Some(record) = self.records.get(&id) else { return };
+        if record.state.is_live() {
+            let message = format!("task #{id} is still running; stop it before discarding it");
+            return self.notice(Level::Error, message);
+        }
+        let (Some((worktree, host)), Some(repo)) = (self.worktree_of(id), record.workspace.repo.clone()) else {
+            return self.workspace_done(Done::Discarded { id, result: Ok(()) });
+        };
+        if force {
+            self.spawn_job(async move {
+                let result = git::remove_worktree(host.as_ref(), &repo, &worktree, true)
+                    .await
+                    .map_err(|e| e.to_string());
+                Done::Discarded { id, result }
+            });
+        } else {
+            self.spawn_job(async move {
+                let result = git::loss_report(host.as_ref(), &repo, &worktree)
+                    .await
+                    .map_err(|e| e.to_string());
+                Done::DiscardCheck { id, result }
+            });
+        }
+    }
+
+    /// At start: half-made worktrees from a crash are cleaned up, per
+    /// project the tasks came from.
+    pub(super) fn recover_worktrees(&mut self) {
+        let roots: BTreeSet<(String, PathBuf, PathBuf)> = self
+            .records
+            .values()
+            .filter_map(|r| {
+                let repo = r.workspace.repo.clone()?;
+                Some((r.host.clone(), repo, self.worktree_root(&r.project)))
+            })
+            .collect();
+        for (host, repo, root) in roots {
+            let Some(host) = self.hosts.get(&host).cloned() else { continue };
+            self.spawn_job(async move {
+                let cleaned = match git::recover(host.as_ref(), &repo, &root).await {
+                    Ok(cleaned) => cleaned,
+                    Err(e) => vec![format!("could not check {} for leftovers: {e}", repo.display())],
+                };
+                Done::Recovered { cleaned }
+            });
+        }
+    }
+
+    pub(super) fn workspace_done(&mut self, done: Done) {
+        match done {
+            Done::Stat { id, result } => {
+                self.diffing.remove(&id);
+                match result {
+                    Ok(stat) => {
+                        let record = self.records.get_mut(&id);
+                        if let Some(record) = record.filter(|r| r.workspace.diff != Some(stat)) {
+                            record.workspace.diff = Some(stat);
+                            self.changed(id);
+                        }
+                    }
+                    Err(e) => tracing::warn!(task = id, "diff failed: {e}"),
+                }
+            }
+            Done::Diff { id, result } => {
+                if let Ok(files) = &result
+                    && let Some(record) = self.records.get_mut(&id)
+                {
+                    record.workspace.diff = Some(git::stat(files));
+                    self.changed(id);
+                }
+                let _ = self.events.send(Event::Diff { id, result });
+            }
+            Done::Applied { id, result } => {
+                let state = match &result {
+                    Ok((ApplyOutcome::Applied { .. }, AppliedStatus::Applied)) => Some(Applied::Applied),
+                    Ok((ApplyOutcome::Applied { .. }, AppliedStatus::PartiallyApplied)) => {
+                        Some(Applied::PartiallyApplied)
+                    }
+                    Ok((ApplyOutcome::Conflicted { files, .. }, _)) => Some(Applied::Conflicted { files: files.clone() }),
+                    Err(_) => None,
+                };
+                if let (Some(state), Some(record)) = (state, self.records.get_mut(&id)) {
+                    record.workspace.applied = Some(state);
+                    self.changed(id);
+                }
+                let result = result.map(|(outcome, _)| outcome);
+                let _ = self.events.send(Event::Applied { id, result });
+            }
+            Done::DiscardCheck { id, result } => match result {
+                Ok(loss) if loss.is_empty() => self.discard(id, true),
+                Ok(loss) => {
+                    let _ = self.events.send(Event::DiscardCheck { id, loss });
+                }
+                Err(e) => {
+                    // The worktree is unreadable (deleted by hand?): say so,
+                    // and let the operator force it.
+                    let loss = LossReport {
+                        changed_files: vec![format!("(cannot tell: {e})")],
+                        unmerged_commits: Vec::new(),
+                    };
+                    let _ = self.events.send(Event::DiscardCheck { id, loss });
+                }
+            },
+            Done::Discarded { id, result: Ok(()) } => self.remove(id),
+            Done::Discarded { id, result: Err(e) } => {
+                self.notice(Level::Error, format!("cannot discard task #{id}: {e}"));
+            }
+            Done::Recovered { cleaned } => {
+                for what in cleaned {
+                    self.notice(Level::Info, format!("cleaned up after a crash: {what}"));
+                }
+            }
+        }
+    }
+
+    /// Forgets an ended task: record, screen and log.
+    fn remove(&mut self, id: TaskId) {
+        let Some(record) = self.records.remove(&id) else { return };
+        self.screens.remove(id);
+        self.last_diff.remove(&id);
+        let _ = std::fs::remove_file(&record.log_path);
+        let _ = self.events.send(Event::Removed { id });
+        self.saver.send_replace(self.records.values().cloned().collect());
+        tracing::info!(task = id, "discarded at {}", now_ms());
+    }
+}

@@ -1,0 +1,119 @@
+//! End to end, issue 3: the fake agent edits files in its own worktree; the
+//! operator reviews the diff, rejects one hunk, applies the rest, and the
+//! main tree has exactly the accepted changes. Then discard cleans up.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Sandbox, wait_for_condition};
+
+const CTRL_S: &str = "\x13";
+
+fn numbered(changes: &[(usize, &str)]) -> String {
+    (1..=30)
+        .map(|i| match changes.iter().find(|(n, _)| *n == i) {
+            Some((_, text)) => text.to_string(),
+            None => format!("line{i:02}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn git(repo: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git").args(args).current_dir(repo).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn review_reject_one_hunk_apply_then_discard() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.repo();
+    std::fs::write(repo.join("src.txt"), numbered(&[])).unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "numbers"]);
+    sandbox.write_config("");
+
+    // The agent rewrites three far-apart lines and adds a file.
+    let edited = numbered(&[(2, "TWO"), (15, "FIFTEEN"), (28, "TWENTY-EIGHT")]);
+    let prompt = format!("write:src.txt={} write:notes.md=new lines=1", edited.replace('\n', "\\n"));
+    let mut tui = sandbox.spawn(&[], 140, 40, &[]);
+    tui.wait_for("✓ fake");
+    tui.send("n");
+    tui.wait_for("New task");
+    tui.wait_for("new worktree");
+    tui.send(&prompt);
+    tui.send(CTRL_S);
+    tui.wait_for("exited 0");
+    // The live diff shows in the task list.
+    tui.wait_for("2f +4 −3");
+    // The main tree is untouched so far.
+    assert_eq!(std::fs::read_to_string(repo.join("src.txt")).unwrap(), numbered(&[]));
+
+    tui.send("d");
+    tui.wait_for("Review #1");
+    tui.wait_for("notes.md");
+    tui.send("j"); // the second file: src.txt
+    tui.wait_for("@@ -1,5 +1,5 @@");
+    tui.send("\t"); // into the diff
+    tui.send("n"); // the second hunk (line 15)
+    tui.send("s"); // reject it
+    tui.wait_for("[ ] @@ -12,7 +12,7 @@");
+    tui.wait_for("[~] M +3 −3 src.txt");
+    tui.send("a");
+    tui.wait_for("Apply accepted changes");
+    tui.send("\r"); // as uncommitted changes
+    tui.wait_for("applied 2 file(s)");
+    tui.send("\x1b");
+    tui.wait_for("partial 2f");
+
+    assert_eq!(
+        std::fs::read_to_string(repo.join("src.txt")).unwrap(),
+        numbered(&[(2, "TWO"), (28, "TWENTY-EIGHT")])
+    );
+    assert_eq!(std::fs::read_to_string(repo.join("notes.md")).unwrap(), "new");
+    // Uncommitted: HEAD and the index did not move.
+    assert_eq!(git(&repo, &["log", "--oneline"]).lines().count(), 2);
+    assert_eq!(git(&repo, &["diff", "--cached", "--name-only"]), "");
+
+    // Discard asks (the worktree holds changes), then removes worktree and branch.
+    tui.send("D");
+    tui.wait_for("Discard task #1? This would lose work:");
+    tui.wait_for("src.txt");
+    tui.send("y");
+    tui.wait_for("discarded task #1");
+    let worktree = sandbox.fd_home().join("data/worktrees/demo/1");
+    wait_for_condition("the worktree to go", || !worktree.exists());
+    assert!(!git(&repo, &["branch", "--list", "flightdeck/*"]).contains("flightdeck/"));
+    assert_eq!(git(&repo, &["worktree", "list"]).lines().count(), 1);
+}
+
+#[test]
+fn cli_diff_and_apply_with_merge() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let (code, out, err) = sandbox.cli(&[
+        "dispatch", "--project", "demo", "--agent", "fake", "--headless",
+        "write:README.md=changed\\n write:added.txt=hi",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let id = out.trim().to_string();
+    wait_for_condition("the task to end", || {
+        let (_, out, _) = sandbox.cli(&["ls", "--json"]);
+        out.contains("\"exited\"")
+    });
+    let (code, diff, err) = sandbox.cli(&["diff", &id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(diff.contains("+++ b/added.txt") && diff.contains("+hi"), "{diff}");
+    let (code, out, err) = sandbox.cli(&["apply", &id, "--strategy", "merge"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("applied 2 file(s)"), "{out}");
+    let repo = sandbox.repo();
+    assert_eq!(std::fs::read_to_string(repo.join("added.txt")).unwrap(), "hi");
+    let log = git(&repo, &["log", "--oneline", "-1"]);
+    assert!(log.contains("Merge flightdeck task 1"), "{log}");
+    // Applying again is refused: nothing left that is not already there.
+    let (_, out, _) = sandbox.cli(&["ls", "--json"]);
+    assert!(out.contains("\"status\": \"applied\""), "{out}");
+}
