@@ -41,7 +41,12 @@ const BINDINGS: &[(Command, &str, &[&str], &str)] = &[
     (Command::Stop, "stop", &["x"], "stop task"),
     (Command::Reprobe, "reprobe", &["r"], "re-probe agents"),
     (Command::Review, "review", &["d"], "review the task's diff"),
-    (Command::Discard, "discard", &["D"], "discard the task and its worktree"),
+    (
+        Command::Discard,
+        "discard",
+        &["D"],
+        "discard the task and its worktree",
+    ),
     (Command::Grid, "grid", &["g"], "grid of live panes"),
     (Command::Help, "help", &["?"], "help"),
     (Command::Quit, "quit", &["q", "ctrl-c"], "quit"),

@@ -22,7 +22,11 @@ fn numbered(changes: &[(usize, &str)]) -> String {
 }
 
 fn git(repo: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(repo).output().unwrap();
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -32,12 +36,26 @@ fn review_reject_one_hunk_apply_then_discard() {
     let repo = sandbox.repo();
     std::fs::write(repo.join("src.txt"), numbered(&[])).unwrap();
     git(&repo, &["add", "."]);
-    git(&repo, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "numbers"]);
+    git(
+        &repo,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "numbers",
+        ],
+    );
     sandbox.write_config("");
 
     // The agent rewrites three far-apart lines and adds a file.
     let edited = numbered(&[(2, "TWO"), (15, "FIFTEEN"), (28, "TWENTY-EIGHT")]);
-    let prompt = format!("write:src.txt={} write:notes.md=new lines=1", edited.replace('\n', "\\n"));
+    let prompt = format!(
+        "write:src.txt={} write:notes.md=new lines=1",
+        edited.replace('\n', "\\n")
+    );
     let mut tui = sandbox.spawn(&[], 140, 40, &[]);
     tui.wait_for("✓ fake");
     tui.send("n");
@@ -49,7 +67,10 @@ fn review_reject_one_hunk_apply_then_discard() {
     // The live diff shows in the task list.
     tui.wait_for("2f +4 −3");
     // The main tree is untouched so far.
-    assert_eq!(std::fs::read_to_string(repo.join("src.txt")).unwrap(), numbered(&[]));
+    assert_eq!(
+        std::fs::read_to_string(repo.join("src.txt")).unwrap(),
+        numbered(&[])
+    );
 
     tui.send("d");
     tui.wait_for("Review #1");
@@ -72,7 +93,10 @@ fn review_reject_one_hunk_apply_then_discard() {
         std::fs::read_to_string(repo.join("src.txt")).unwrap(),
         numbered(&[(2, "TWO"), (28, "TWENTY-EIGHT")])
     );
-    assert_eq!(std::fs::read_to_string(repo.join("notes.md")).unwrap(), "new");
+    assert_eq!(
+        std::fs::read_to_string(repo.join("notes.md")).unwrap(),
+        "new"
+    );
     // Uncommitted: HEAD and the index did not move.
     assert_eq!(git(&repo, &["log", "--oneline"]).lines().count(), 2);
     assert_eq!(git(&repo, &["diff", "--cached", "--name-only"]), "");
@@ -94,7 +118,12 @@ fn cli_diff_and_apply_with_merge() {
     let sandbox = Sandbox::new();
     sandbox.write_config("");
     let (code, out, err) = sandbox.cli(&[
-        "dispatch", "--project", "demo", "--agent", "fake", "--headless",
+        "dispatch",
+        "--project",
+        "demo",
+        "--agent",
+        "fake",
+        "--headless",
         "write:README.md=changed\\n write:added.txt=hi",
     ]);
     assert_eq!(code, 0, "{err}");
@@ -105,12 +134,18 @@ fn cli_diff_and_apply_with_merge() {
     });
     let (code, diff, err) = sandbox.cli(&["diff", &id]);
     assert_eq!(code, 0, "{err}");
-    assert!(diff.contains("+++ b/added.txt") && diff.contains("+hi"), "{diff}");
+    assert!(
+        diff.contains("+++ b/added.txt") && diff.contains("+hi"),
+        "{diff}"
+    );
     let (code, out, err) = sandbox.cli(&["apply", &id, "--strategy", "merge"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("applied 2 file(s)"), "{out}");
     let repo = sandbox.repo();
-    assert_eq!(std::fs::read_to_string(repo.join("added.txt")).unwrap(), "hi");
+    assert_eq!(
+        std::fs::read_to_string(repo.join("added.txt")).unwrap(),
+        "hi"
+    );
     let log = git(&repo, &["log", "--oneline", "-1"]);
     assert!(log.contains("Merge flightdeck task 1"), "{log}");
     // Applying again is refused: nothing left that is not already there.

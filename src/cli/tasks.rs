@@ -7,8 +7,8 @@ use super::Failure;
 use crate::catalog::{Catalog, RunMode};
 use crate::config::Config;
 use crate::daemon::client::{ConnectError, DaemonClient};
-use crate::git::{ApplyOutcome, FileDiff, Selection, Strategy};
 use crate::dispatch::{self, TaskSpec};
+use crate::git::{ApplyOutcome, FileDiff, Selection, Strategy};
 use crate::host::{LocalHost, PtySize};
 use crate::paths::Paths;
 use crate::probe;
@@ -326,7 +326,9 @@ async fn fetch_diff(client: &mut DaemonClient, id: TaskId) -> Result<Vec<FileDif
     client.send(Command::Diff { id });
     loop {
         match client.events.recv().await {
-            Some(Event::Diff { id: got, result }) if got == id => return result.map_err(Failure::failed),
+            Some(Event::Diff { id: got, result }) if got == id => {
+                return result.map_err(Failure::failed);
+            }
             Some(_) => {}
             None => return Err(Failure::failed("the daemon closed the connection")),
         }

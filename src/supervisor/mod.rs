@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::catalog::{Catalog, RunMode};
+use crate::git::{ApplyOutcome, FileDiff, LossReport, Selection, Strategy};
 use crate::host::{Host, PtySize};
 use crate::paths::Paths;
-use crate::git::{ApplyOutcome, FileDiff, LossReport, Selection, Strategy};
 use crate::probe::HostProbe;
 pub use screens::{Screens, TaskScreen};
 use task::{TaskId, TaskRecord};
@@ -83,7 +83,9 @@ pub enum Command {
     /// New settings from the user's config.
     Configure(Settings),
     /// Compute the task's full diff; answered by [`Event::Diff`].
-    Diff { id: TaskId },
+    Diff {
+        id: TaskId,
+    },
     /// Apply the accepted part of a reviewed diff to the project.
     Apply {
         id: TaskId,
@@ -94,7 +96,10 @@ pub enum Command {
     /// Remove an ended task, its worktree and branch. Without `force`, a
     /// task with work that would be lost is answered with
     /// [`Event::DiscardCheck`] instead.
-    Discard { id: TaskId, force: bool },
+    Discard {
+        id: TaskId,
+        force: bool,
+    },
     /// Rebuild the screen of a task that has ended from the tail of its log.
     Replay {
         id: TaskId,
@@ -138,9 +143,14 @@ pub enum Event {
         result: Result<ApplyOutcome, String>,
     },
     /// Discarding would lose this; ask before sending `Discard` with `force`.
-    DiscardCheck { id: TaskId, loss: LossReport },
+    DiscardCheck {
+        id: TaskId,
+        loss: LossReport,
+    },
     /// The task was discarded and is gone.
-    Removed { id: TaskId },
+    Removed {
+        id: TaskId,
+    },
     Notice {
         level: Level,
         message: String,

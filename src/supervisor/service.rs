@@ -18,8 +18,8 @@ mod workspace;
 use super::pumps;
 use super::screens::{Screens, TaskScreen};
 use super::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, Workspace, now_ms};
-use crate::git::Worktree;
 use super::{Command, DispatchRequest, Event, Level, SupervisorConfig, WorkspaceChoice};
+use crate::git::Worktree;
 use crate::host::{Host, PtyControl, PtyProcess, PtySize, StopSignal};
 use crate::term::new_emulator;
 use crate::{probe, store};
@@ -207,7 +207,11 @@ impl Supervisor {
 
     fn handle_internal(&mut self, message: Internal) {
         match message {
-            Internal::Spawned { id, worktree, result } => {
+            Internal::Spawned {
+                id,
+                worktree,
+                result,
+            } => {
                 if let (Some(worktree), Some(record)) = (worktree, self.records.get_mut(&id)) {
                     record.cwd = worktree.path.clone();
                     record.workspace.worktree = Some(worktree);
@@ -305,8 +309,13 @@ impl Supervisor {
         let worktree_root = self.worktree_root(&request.project);
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
-            let (worktree, result) = workspace::prepare_and_spawn(host.as_ref(), id, request, worktree_root).await;
-            let _ = tx.send(Internal::Spawned { id, worktree, result });
+            let (worktree, result) =
+                workspace::prepare_and_spawn(host.as_ref(), id, request, worktree_root).await;
+            let _ = tx.send(Internal::Spawned {
+                id,
+                worktree,
+                result,
+            });
         });
     }
 

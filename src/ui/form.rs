@@ -76,7 +76,10 @@ impl DispatchForm {
 
     /// Whether the selected project can give the task a worktree.
     pub fn worktree_possible(&self, state: &State) -> bool {
-        let git = state.project_status.get(self.project).is_some_and(|s| s.git);
+        let git = state
+            .project_status
+            .get(self.project)
+            .is_some_and(|s| s.git);
         let wanted = state.projects.get(self.project).is_some_and(|p| p.worktree);
         git && wanted
     }
@@ -130,7 +133,8 @@ impl DispatchForm {
         match self.field {
             // Terminals send pasted newlines as \r.
             Field::Prompt => {
-                self.prompt.insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
+                self.prompt
+                    .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
             }
             Field::Base => self.base.push_str(text.trim()),
             _ => {}
@@ -165,7 +169,11 @@ impl DispatchForm {
 
 /// Checks the form against the state and builds the request, or says
 /// precisely what is wrong.
-pub fn build_request(state: &State, form: &DispatchForm, size: PtySize) -> Result<DispatchRequest, String> {
+pub fn build_request(
+    state: &State,
+    form: &DispatchForm,
+    size: PtySize,
+) -> Result<DispatchRequest, String> {
     let project = state
         .projects
         .get(form.project)
@@ -174,7 +182,10 @@ pub fn build_request(state: &State, form: &DispatchForm, size: PtySize) -> Resul
     let agent = rows.get(form.agent).ok_or("no agent selected")?.agent;
     let workspace = if form.worktree {
         if !form.worktree_possible(state) {
-            return Err(format!("{} is not a git repository: the task can only run in place", project.name));
+            return Err(format!(
+                "{} is not a git repository: the task can only run in place",
+                project.name
+            ));
         }
         let base = form.base.trim();
         WorkspaceChoice::Worktree {

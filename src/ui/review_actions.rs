@@ -14,18 +14,27 @@ pub fn open(state: &mut State, effects: &mut Vec<Effect>) {
         return state.notify(Level::Info, "no task selected");
     };
     if task.workspace.worktree.is_none() {
-        let msg = format!("task #{} ran in place: there is no worktree to review", task.id);
+        let msg = format!(
+            "task #{} ran in place: there is no worktree to review",
+            task.id
+        );
         return state.notify(Level::Info, msg);
     }
     let id = task.id;
-    state.modal = Some(Modal::Review(Box::new(Review::new(id, view::diff_rows(state.area)))));
+    state.modal = Some(Modal::Review(Box::new(Review::new(
+        id,
+        view::diff_rows(state.area),
+    ))));
     effects.push(Effect::Send(Command::Diff { id }));
 }
 
 pub fn discard(state: &mut State, effects: &mut Vec<Effect>) {
     match state.selected_task() {
         Some(task) if task.state.is_live() => {
-            let msg = format!("task #{} is running; stop it (x) before discarding it", task.id);
+            let msg = format!(
+                "task #{} is running; stop it (x) before discarding it",
+                task.id
+            );
             state.notify(Level::Info, msg);
         }
         Some(task) => effects.push(Effect::Send(Command::Discard {
@@ -36,7 +45,12 @@ pub fn discard(state: &mut State, effects: &mut Vec<Effect>) {
     }
 }
 
-pub fn on_key(state: &mut State, mut review: Box<Review>, key: KeyEvent, effects: &mut Vec<Effect>) {
+pub fn on_key(
+    state: &mut State,
+    mut review: Box<Review>,
+    key: KeyEvent,
+    effects: &mut Vec<Effect>,
+) {
     let id = review.task;
     match review.handle_key(key) {
         ReviewOutcome::Close => return,
@@ -68,7 +82,9 @@ pub fn on_event(state: &mut State, event: Event) {
     };
     match event {
         Event::Diff { id, result } => {
-            let Some(review) = review.filter(|r| r.task == id) else { return };
+            let Some(review) = review.filter(|r| r.task == id) else {
+                return;
+            };
             review.status = None;
             match result {
                 Ok(files) => review.set_files(files),
@@ -78,8 +94,13 @@ pub fn on_event(state: &mut State, event: Event) {
         Event::Applied { id, result } => {
             let (level, message) = match result {
                 Ok(ApplyOutcome::Applied { files, commit }) => {
-                    let commit = commit.map(|c| format!(" as {}", &c[..c.len().min(8)])).unwrap_or_default();
-                    (Level::Info, format!("task #{id}: applied {} file(s){commit}", files.len()))
+                    let commit = commit
+                        .map(|c| format!(" as {}", &c[..c.len().min(8)]))
+                        .unwrap_or_default();
+                    (
+                        Level::Info,
+                        format!("task #{id}: applied {} file(s){commit}", files.len()),
+                    )
                 }
                 Ok(ApplyOutcome::Conflicted { files, reason }) => (
                     Level::Error,

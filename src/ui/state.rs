@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use ratatui::layout::Rect;
 
 use super::form::DispatchForm;
-use super::review::Review;
-use crate::git::LossReport;
 use super::layout;
+use super::review::Review;
 use crate::catalog::{Agent, Catalog};
 use crate::config::{Config, Project, Settings};
 use crate::daemon::protocol::Watch;
+use crate::git::LossReport;
 use crate::host::PtySize;
 use crate::keymap::Keymap;
 use crate::probe::{AgentProbe, HostProbe};
@@ -35,7 +35,10 @@ pub enum Modal {
     Dispatch(Box<DispatchForm>),
     Review(Box<Review>),
     /// Discarding would lose this; ask first.
-    ConfirmDiscard { id: TaskId, loss: LossReport },
+    ConfirmDiscard {
+        id: TaskId,
+        loss: LossReport,
+    },
     ConfirmStop(TaskId),
     ConfirmQuit {
         live: usize,

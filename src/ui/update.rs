@@ -6,9 +6,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent,
 use ratatui::layout::{Position, Rect};
 
 use super::action::{Action, Effect};
-use super::review_actions;
 use super::form::{DispatchForm, FormOutcome, build_request};
 use super::layout;
+use super::review_actions;
 use super::state::{Focus, Modal, State, View};
 use crate::daemon::client::Frames;
 use crate::daemon::protocol::Watch;

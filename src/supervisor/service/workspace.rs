@@ -24,12 +24,29 @@ const DIFF_AT_LEAST: Duration = Duration::from_secs(15);
 
 /// A finished git job.
 pub enum Done {
-    Stat { id: TaskId, result: Result<DiffStat, String> },
-    Diff { id: TaskId, result: Result<Vec<FileDiff>, String> },
-    Applied { id: TaskId, result: Result<(ApplyOutcome, AppliedStatus), String> },
-    DiscardCheck { id: TaskId, result: Result<LossReport, String> },
-    Discarded { id: TaskId, result: Result<(), String> },
-    Recovered { cleaned: Vec<String> },
+    Stat {
+        id: TaskId,
+        result: Result<DiffStat, String>,
+    },
+    Diff {
+        id: TaskId,
+        result: Result<Vec<FileDiff>, String>,
+    },
+    Applied {
+        id: TaskId,
+        result: Result<(ApplyOutcome, AppliedStatus), String>,
+    },
+    DiscardCheck {
+        id: TaskId,
+        result: Result<LossReport, String>,
+    },
+    Discarded {
+        id: TaskId,
+        result: Result<(), String>,
+    },
+    Recovered {
+        cleaned: Vec<String>,
+    },
 }
 
 /// Makes the task's worktree (when asked), then starts the agent in it,
@@ -60,7 +77,9 @@ pub async fn prepare_and_spawn(
             }
         }
     };
-    let cwd = worktree.as_ref().map_or(request.cwd.clone(), |w| w.path.clone());
+    let cwd = worktree
+        .as_ref()
+        .map_or(request.cwd.clone(), |w| w.path.clone());
     let spec = PtySpec {
         argv: with_setup(request.setup.as_deref(), request.argv),
         cwd,
@@ -79,7 +98,12 @@ fn with_setup(setup: Option<&str>, argv: Vec<String>) -> Vec<String> {
     };
     let script = "printf '\\033[2m$ %s\\033[0m\\n' \"$0\"; sh -c \"$0\"; rc=$?; \
                   if [ $rc -ne 0 ]; then echo \"flightdeck: setup failed (exit $rc)\"; exit $rc; fi; exec \"$@\"";
-    let mut wrapped = vec!["sh".to_string(), "-c".into(), script.into(), setup.to_string()];
+    let mut wrapped = vec![
+        "sh".to_string(),
+        "-c".into(),
+        script.into(),
+        setup.to_string(),
+    ];
     wrapped.extend(argv);
     wrapped
 }
@@ -89,7 +113,13 @@ impl Supervisor {
         // Project names are free text: keep the directory name tame.
         let name: String = project
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         self.config.paths.data_dir.join("worktrees").join(name)
     }
@@ -120,7 +150,10 @@ impl Supervisor {
             .map(|r| r.id)
             .filter(|id| {
                 let touched = self.screens.get(*id).is_some_and(|s| s.take_touched());
-                let stale = self.last_diff.get(id).is_none_or(|t| now - *t >= DIFF_AT_LEAST);
+                let stale = self
+                    .last_diff
+                    .get(id)
+                    .is_none_or(|t| now - *t >= DIFF_AT_LEAST);
                 touched || stale
             })
             .collect();
@@ -131,7 +164,9 @@ impl Supervisor {
 
     /// Refreshes the task's `+N −M` (newest request wins: one at a time).
     pub(super) fn diff_stat(&mut self, id: TaskId) {
-        let Some((worktree, host)) = self.worktree_of(id) else { return };
+        let Some((worktree, host)) = self.worktree_of(id) else {
+            return;
+        };
         if !self.diffing.insert(id) {
             return;
         }
@@ -152,7 +187,9 @@ impl Supervisor {
 
     pub(super) fn full_diff(&mut self, id: TaskId) {
         let Some((worktree, host)) = self.worktree_of(id) else {
-            let result = Err(format!("task #{id} runs in place: it has no worktree to diff"));
+            let result = Err(format!(
+                "task #{id} runs in place: it has no worktree to diff"
+            ));
             let _ = self.events.send(Event::Diff { id, result });
             return;
         };
@@ -164,7 +201,13 @@ impl Supervisor {
         });
     }
 
-    pub(super) fn apply(&mut self, id: TaskId, files: Vec<FileDiff>, selection: Selection, strategy: Strategy) {
+    pub(super) fn apply(
+        &mut self,
+        id: TaskId,
+        files: Vec<FileDiff>,
+        selection: Selection,
+        strategy: Strategy,
+    ) {
         let (Some((worktree, host)), Some(repo)) = (
             self.worktree_of(id),
             self.records.get(&id).and_then(|r| r.workspace.repo.clone()),
@@ -190,12 +233,16 @@ impl Supervisor {
     }
 
     pub(super) fn discard(&mut self, id: TaskId, force: bool) {
-        let Some(record) = self.records.get(&id) else { return };
+        let Some(record) = self.records.get(&id) else {
+            return;
+        };
         if record.state.is_live() {
             let message = format!("task #{id} is still running; stop it before discarding it");
             return self.notice(Level::Error, message);
         }
-        let (Some((worktree, host)), Some(repo)) = (self.worktree_of(id), record.workspace.repo.clone()) else {
+        let (Some((worktree, host)), Some(repo)) =
+            (self.worktree_of(id), record.workspace.repo.clone())
+        else {
             return self.workspace_done(Done::Discarded { id, result: Ok(()) });
         };
         if force {
@@ -227,11 +274,16 @@ impl Supervisor {
             })
             .collect();
         for (host, repo, root) in roots {
-            let Some(host) = self.hosts.get(&host).cloned() else { continue };
+            let Some(host) = self.hosts.get(&host).cloned() else {
+                continue;
+            };
             self.spawn_job(async move {
                 let cleaned = match git::recover(host.as_ref(), &repo, &root).await {
                     Ok(cleaned) => cleaned,
-                    Err(e) => vec![format!("could not check {} for leftovers: {e}", repo.display())],
+                    Err(e) => vec![format!(
+                        "could not check {} for leftovers: {e}",
+                        repo.display()
+                    )],
                 };
                 Done::Recovered { cleaned }
             });
@@ -264,11 +316,15 @@ impl Supervisor {
             }
             Done::Applied { id, result } => {
                 let state = match &result {
-                    Ok((ApplyOutcome::Applied { .. }, AppliedStatus::Applied)) => Some(Applied::Applied),
+                    Ok((ApplyOutcome::Applied { .. }, AppliedStatus::Applied)) => {
+                        Some(Applied::Applied)
+                    }
                     Ok((ApplyOutcome::Applied { .. }, AppliedStatus::PartiallyApplied)) => {
                         Some(Applied::PartiallyApplied)
                     }
-                    Ok((ApplyOutcome::Conflicted { files, .. }, _)) => Some(Applied::Conflicted { files: files.clone() }),
+                    Ok((ApplyOutcome::Conflicted { files, .. }, _)) => Some(Applied::Conflicted {
+                        files: files.clone(),
+                    }),
                     Err(_) => None,
                 };
                 if let (Some(state), Some(record)) = (state, self.records.get_mut(&id)) {
@@ -307,12 +363,15 @@ impl Supervisor {
 
     /// Forgets an ended task: record, screen and log.
     fn remove(&mut self, id: TaskId) {
-        let Some(record) = self.records.remove(&id) else { return };
+        let Some(record) = self.records.remove(&id) else {
+            return;
+        };
         self.screens.remove(id);
         self.last_diff.remove(&id);
         let _ = std::fs::remove_file(&record.log_path);
         let _ = self.events.send(Event::Removed { id });
-        self.saver.send_replace(self.records.values().cloned().collect());
+        self.saver
+            .send_replace(self.records.values().cloned().collect());
         tracing::info!(task = id, "discarded at {}", now_ms());
     }
 }

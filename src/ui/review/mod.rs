@@ -4,8 +4,8 @@
 //! The diff can be huge (50,000 lines): rows are an index into the file's
 //! hunks, and only the rows on screen are ever turned into text.
 
-mod words;
 pub mod view;
+mod words;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
@@ -34,7 +34,11 @@ pub struct ApplyDialog {
     pub message: TextArea<'static>,
 }
 
-pub const STRATEGIES: [&str; 3] = ["uncommitted changes", "merge the task branch", "squash into one commit"];
+pub const STRATEGIES: [&str; 3] = [
+    "uncommitted changes",
+    "merge the task branch",
+    "squash into one commit",
+];
 
 pub struct Review {
     pub task: TaskId,
@@ -139,7 +143,11 @@ impl Review {
 
     /// Moves to the next (or previous) hunk header.
     fn jump_hunk(&mut self, forward: bool) {
-        let headers = self.rows.iter().enumerate().filter(|(_, r)| matches!(r, Row::Hunk(_)));
+        let headers = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r, Row::Hunk(_)));
         let target = if forward {
             headers.map(|(i, _)| i).find(|i| *i > self.cursor)
         } else {
@@ -221,7 +229,10 @@ impl Review {
             KeyCode::Char('a') if self.file_count() > 0 => {
                 let mut message = TextArea::default();
                 message.set_placeholder_text("Commit message for the squash");
-                self.apply = Some(ApplyDialog { strategy: 0, message });
+                self.apply = Some(ApplyDialog {
+                    strategy: 0,
+                    message,
+                });
             }
             _ => {}
         }

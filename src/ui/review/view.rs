@@ -31,9 +31,18 @@ pub fn draw(frame: &mut Frame, area: Rect, review: &Review, title: &str) {
     let [files_area, diff_area] =
         Layout::horizontal([Constraint::Length(files_width), Constraint::Min(1)]).areas(main);
     let Some(files) = &review.files else {
-        let text = review.error.clone().unwrap_or_else(|| "computing the diff…".into());
-        let style = if review.error.is_some() { theme::error() } else { theme::dim() };
-        let block = Block::bordered().border_style(theme::border(true)).title(format!(" {title} "));
+        let text = review
+            .error
+            .clone()
+            .unwrap_or_else(|| "computing the diff…".into());
+        let style = if review.error.is_some() {
+            theme::error()
+        } else {
+            theme::dim()
+        };
+        let block = Block::bordered()
+            .border_style(theme::border(true))
+            .title(format!(" {title} "));
         frame.render_widget(Paragraph::new(Line::styled(text, style)).block(block), main);
         return;
     };
@@ -43,7 +52,10 @@ pub fn draw(frame: &mut Frame, area: Rect, review: &Review, title: &str) {
     if let Some(status) = &review.status {
         let width = (status.chars().count() as u16 + 2).min(hints.width);
         let r = Rect::new(hints.right() - width, hints.y, width, 1);
-        frame.render_widget(Paragraph::new(Line::styled(format!(" {status} "), theme::key())), r);
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" {status} "), theme::key())),
+            r,
+        );
     }
     if review.apply.is_some() {
         draw_apply(frame, area, review);
@@ -120,7 +132,9 @@ fn draw_files(frame: &mut Frame, area: Rect, review: &Review, files: &[FileDiff]
         let empty = Paragraph::new(Line::styled("no changes yet", theme::dim())).block(block);
         return frame.render_widget(empty, area);
     }
-    let list = List::new(items).block(block).highlight_style(theme::selected(focused));
+    let list = List::new(items)
+        .block(block)
+        .highlight_style(theme::selected(focused));
     frame.render_stateful_widget(list, area, &mut state);
 }
 
@@ -130,11 +144,19 @@ fn draw_diff(frame: &mut Frame, area: Rect, review: &Review) {
         frame.render_widget(Block::bordered().border_style(theme::border(focused)), area);
         return;
     };
-    let mut title = vec![Span::styled(format!(" {} ", clean(&file.path)), theme::title(focused))];
+    let mut title = vec![Span::styled(
+        format!(" {} ", clean(&file.path)),
+        theme::title(focused),
+    )];
     if let Some(old) = &file.old_path {
-        title.push(Span::styled(format!("(from {}) ", clean(old)), theme::dim()));
+        title.push(Span::styled(
+            format!("(from {}) ", clean(old)),
+            theme::dim(),
+        ));
     }
-    let block = Block::bordered().border_style(theme::border(focused)).title(Line::from(title));
+    let block = Block::bordered()
+        .border_style(theme::border(focused))
+        .title(Line::from(title));
     let inner = layout::inner(area);
     frame.render_widget(block, area);
     if file.binary || file.hunks.is_empty() {
@@ -197,7 +219,11 @@ fn render_row<'a>(file: &'a FileDiff, row: Row, review: &Review) -> Line<'a> {
             let line = &hunk.lines[l];
             let number = |n: Option<u32>| n.map_or("     ".to_string(), |n| format!("{n:>5}"));
             let gutter = Span::styled(
-                format!("{} {} │", number(line.old_no), number(line.old_no.and(None).or(line.new_no))),
+                format!(
+                    "{} {} │",
+                    number(line.old_no),
+                    number(line.old_no.and(None).or(line.new_no))
+                ),
                 theme::dim(),
             );
             let (sign, color, word_bg) = match line.kind {
@@ -213,9 +239,8 @@ fn render_row<'a>(file: &'a FileDiff, row: Row, review: &Review) -> Line<'a> {
                     LineKind::Removed => (&line.text, &hunk.lines[p].text),
                     _ => (&hunk.lines[p].text, &line.text),
                 };
-                changed_ranges(&clean(old), &clean(new)).map(|(o, n)| {
-                    if line.kind == LineKind::Removed { o } else { n }
-                })
+                changed_ranges(&clean(old), &clean(new))
+                    .map(|(o, n)| if line.kind == LineKind::Removed { o } else { n })
             }) {
                 Some(ranges) => {
                     let mut at = 0;
@@ -258,12 +283,15 @@ fn pair_of(hunk: &Hunk, l: usize) -> Option<usize> {
         LineKind::Removed => {
             let (start, end) = run(l, LineKind::Removed);
             let partner = end + 1 + (l - start);
-            let (a_start, a_end) = (kind(end + 1) == Some(LineKind::Added)).then(|| run(end + 1, LineKind::Added))?;
+            let (a_start, a_end) =
+                (kind(end + 1) == Some(LineKind::Added)).then(|| run(end + 1, LineKind::Added))?;
             (partner >= a_start && partner <= a_end).then_some(partner)
         }
         LineKind::Added => {
             let (start, _) = run(l, LineKind::Added);
-            let r_end = start.checked_sub(1).filter(|i| kind(*i) == Some(LineKind::Removed))?;
+            let r_end = start
+                .checked_sub(1)
+                .filter(|i| kind(*i) == Some(LineKind::Removed))?;
             let (r_start, _) = run(r_end, LineKind::Removed);
             let partner = r_start + (l - start);
             (partner <= r_end).then_some(partner)
@@ -297,16 +325,27 @@ fn draw_apply(frame: &mut Frame, area: Rect, review: &Review) {
         .title(Span::styled(" Apply accepted changes ", theme::title(true)));
     frame.render_widget(block, outer);
     let inner = layout::inner(outer).inner(ratatui::layout::Margin::new(1, 0));
-    let mut lines = vec![Line::styled("to the project's main tree, as:", theme::dim())];
+    let mut lines = vec![Line::styled(
+        "to the project's main tree, as:",
+        theme::dim(),
+    )];
     for (i, name) in STRATEGIES.iter().enumerate() {
         let key = ["u", "m", "s"][i];
-        let style = if i == dialog.strategy { theme::selected(true) } else { Style::default() };
+        let style = if i == dialog.strategy {
+            theme::selected(true)
+        } else {
+            Style::default()
+        };
         lines.push(Line::from(vec![
             Span::styled(format!(" {key} "), theme::key()),
             Span::styled(format!(" {name} "), style),
         ]));
     }
-    let hint = if squash { "Ctrl-S apply · Ctrl-↑/↓ strategy · Esc cancel" } else { "Enter apply · ↑/↓ strategy · Esc cancel" };
+    let hint = if squash {
+        "Ctrl-S apply · Ctrl-↑/↓ strategy · Esc cancel"
+    } else {
+        "Enter apply · ↑/↓ strategy · Esc cancel"
+    };
     lines.push(Line::raw(""));
     let [choices, message, help] = Layout::vertical([
         Constraint::Length(lines.len() as u16),
@@ -317,7 +356,12 @@ fn draw_apply(frame: &mut Frame, area: Rect, review: &Review) {
     frame.render_widget(Paragraph::new(lines), choices);
     if squash {
         let frame_area = message;
-        frame.render_widget(Block::bordered().border_style(theme::border(true)).title(" message "), frame_area);
+        frame.render_widget(
+            Block::bordered()
+                .border_style(theme::border(true))
+                .title(" message "),
+            frame_area,
+        );
         frame.render_widget(&dialog.message, layout::inner(frame_area));
     }
     frame.render_widget(Line::styled(hint, theme::dim()), help);
@@ -330,7 +374,8 @@ mod tests {
 
     #[test]
     fn pairs_removed_and_added_lines() {
-        let diff = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,4 +1,4 @@\n ctx\n-a\n-b\n+A\n+B\n+C\n";
+        let diff =
+            "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,4 +1,4 @@\n ctx\n-a\n-b\n+A\n+B\n+C\n";
         let files = parse_unified_diff(diff);
         let hunk = &files[0].hunks[0];
         assert_eq!(pair_of(hunk, 0), None);

@@ -121,7 +121,10 @@ pub fn agents(frame: &mut Frame, area: Rect, state: &State) {
                 Span::styled("probe failed (r retries) ", theme::error()),
             ]);
             let error = p.error.clone().unwrap_or_default();
-            let items = vec![ListItem::new(Line::styled(format!(" {error}"), theme::error()))];
+            let items = vec![ListItem::new(Line::styled(
+                format!(" {error}"),
+                theme::error(),
+            ))];
             return render_list(frame, area, block(title, focused), items, 0, false);
         }
         (Some(p), false) => format!(

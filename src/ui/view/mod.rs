@@ -72,10 +72,17 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
         Some(Modal::ConfirmDiscard { id, loss }) => {
             let mut lost = Vec::new();
             if !loss.changed_files.is_empty() {
-                lost.push(format!("{} changed file(s): {}", loss.changed_files.len(), loss.changed_files.join(", ")));
+                lost.push(format!(
+                    "{} changed file(s): {}",
+                    loss.changed_files.len(),
+                    loss.changed_files.join(", ")
+                ));
             }
             if !loss.unmerged_commits.is_empty() {
-                lost.push(format!("commits only on its branch: {}", loss.unmerged_commits.join("; ")));
+                lost.push(format!(
+                    "commits only on its branch: {}",
+                    loss.unmerged_commits.join("; ")
+                ));
             }
             modal::confirm(
                 frame,

@@ -23,7 +23,17 @@ fn frame_box(frame: &mut Frame, area: Rect, title: &str) -> Rect {
 pub fn dispatch(frame: &mut Frame, area: Rect, state: &State, form: &DispatchForm) {
     let outer = layout::centered(area, 84, 22);
     let inner = frame_box(frame, outer, "New task");
-    let [project, agent, mode, workspace, base, prompt_label, prompt, error, help] = Layout::vertical([
+    let [
+        project,
+        agent,
+        mode,
+        workspace,
+        base,
+        prompt_label,
+        prompt,
+        error,
+        help,
+    ] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -90,11 +100,20 @@ pub fn dispatch(frame: &mut Frame, area: Rect, state: &State, form: &DispatchFor
         mode,
     );
     let (place, place_detail) = match (form.worktree, form.worktree_possible(state)) {
-        (true, _) => ("new worktree", "its own checkout and branch; review and apply after"),
+        (true, _) => (
+            "new worktree",
+            "its own checkout and branch; review and apply after",
+        ),
         (false, true) => ("in place", "edits the project directory directly"),
-        (false, false) => ("in place", "not a git repository: runs in the project directory"),
+        (false, false) => (
+            "in place",
+            "not a git repository: runs in the project directory",
+        ),
     };
-    frame.render_widget(selector("Where", Field::Workspace, place, place_detail), workspace);
+    frame.render_widget(
+        selector("Where", Field::Workspace, place, place_detail),
+        workspace,
+    );
     let base_focused = form.field == Field::Base;
     let base_text = if form.base.is_empty() && !base_focused {
         Span::styled("HEAD (type a branch, tag or commit)", theme::dim())
@@ -105,7 +124,10 @@ pub fn dispatch(frame: &mut Frame, area: Rect, state: &State, form: &DispatchFor
         )
     };
     let base_line = if form.worktree {
-        Line::from(vec![Span::styled("Base    ", theme::title(base_focused)), base_text])
+        Line::from(vec![
+            Span::styled("Base    ", theme::title(base_focused)),
+            base_text,
+        ])
     } else {
         Line::styled("Base    —", theme::dim())
     };
