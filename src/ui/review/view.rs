@@ -222,7 +222,7 @@ fn render_row<'a>(file: &'a FileDiff, row: Row, review: &Review) -> Line<'a> {
                 format!(
                     "{} {} │",
                     number(line.old_no),
-                    number(line.old_no.and(None).or(line.new_no))
+                    number(line.new_no)
                 ),
                 theme::dim(),
             );
