@@ -225,3 +225,57 @@ fn too_small() {
     let (x, y) = find(buf, "Terminal too small");
     assert_eq!(buf[(x, y)].fg, Color::Red);
 }
+
+#[test]
+fn review_of_a_diff() {
+    use flightdeck::git::parse_unified_diff;
+    use flightdeck::ui::review::Review;
+    let mut state = state(120, 32);
+    let frames = Frames::default();
+    with_tasks(&mut state, &frames);
+    let diff = [
+        "diff --git a/src/login.rs b/src/login.rs",
+        "index 1111111..2222222 100644",
+        "--- a/src/login.rs",
+        "+++ b/src/login.rs",
+        "@@ -10,4 +10,4 @@ fn login()",
+        "     let user = find(name);",
+        "-    let total = check(user);",
+        "+    let verdict = check(user);",
+        "     if expired(user) {",
+        "         return;",
+        "@@ -40,3 +40,4 @@ fn logout()",
+        "     drop(session);",
+        "+    audit(\"logout\");",
+        " }",
+        " ",
+        "diff --git a/notes.md b/notes.md",
+        "new file mode 100644",
+        "index 0000000..3333333",
+        "--- /dev/null",
+        "+++ b/notes.md",
+        "@@ -0,0 +1 @@",
+        "+remember the tokens",
+        "",
+    ]
+    .join("\n");
+    let mut review = Review::new(3, 24);
+    review.set_files(parse_unified_diff(&diff));
+    review.selection.toggle_hunk("src/login.rs", 1);
+    state.modal = Some(Modal::Review(Box::new(review)));
+    let terminal = render(&state, &frames);
+    insta::assert_snapshot!(terminal.backend());
+    let buf = terminal.backend().buffer();
+    // Removed red, added green; the changed word has its own background.
+    let (x, y) = find(buf, "-    let total");
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    let (x, y) = find(buf, "+    let verdict");
+    assert_eq!(buf[(x, y)].fg, Color::Green);
+    assert_eq!(buf[(x + 9, y)].bg, Color::Rgb(0, 95, 0));
+    assert_eq!(buf[(x + 1, y)].bg, Color::Reset);
+    // The rejected hunk is marked and dimmed.
+    let (x, y) = find(buf, "[ ] @@ -40,3 +40,4 @@");
+    assert_eq!(buf[(x + 4, y)].fg, Color::Cyan);
+    let (x, y) = find(buf, "audit");
+    assert!(buf[(x, y)].modifier.contains(ratatui::style::Modifier::DIM));
+}
