@@ -152,3 +152,76 @@ fn cli_diff_and_apply_with_merge() {
     let (_, out, _) = sandbox.cli(&["ls", "--json"]);
     assert!(out.contains("\"status\": \"applied\""), "{out}");
 }
+
+#[test]
+fn project_setup_runs_in_the_worktree_before_the_agent() {
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.repo().join(".gitignore"), ".env\n").unwrap();
+    std::fs::write(sandbox.repo().join(".env"), "SECRET=1\n").unwrap();
+    std::fs::write(sandbox.repo().join(".worktreeinclude"), ".env\n").unwrap();
+    git(&sandbox.repo(), &["add", ".gitignore", ".worktreeinclude"]);
+    git(
+        &sandbox.repo(),
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "include",
+        ],
+    );
+    // The setup proves it ran in the worktree, with the .env copied in.
+    let config =
+        "[[project]]\nname = \"setup\"\npath = {repo:?}\nsetup = \"cat .env > setup-ran.txt\"\n";
+    let config = config.replace(
+        "{repo:?}",
+        &format!("{:?}", sandbox.repo().display().to_string()),
+    );
+    sandbox.write_config(&config);
+    let (code, out, err) = sandbox.cli(&[
+        "dispatch",
+        "--project",
+        "setup",
+        "--agent",
+        "fake",
+        "--headless",
+        "lines=1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let id = out.trim().to_string();
+    wait_for_condition("the task to end", || {
+        sandbox.cli(&["ls", "--json"]).1.contains("\"exited\"")
+    });
+    let log = sandbox.log(id.parse().unwrap());
+    assert!(log.contains("$ cat .env > setup-ran.txt"), "{log}");
+    let worktree = sandbox.fd_home().join(format!("data/worktrees/setup/{id}"));
+    assert_eq!(
+        std::fs::read_to_string(worktree.join("setup-ran.txt")).unwrap(),
+        "SECRET=1\n"
+    );
+    // A failing setup stops the agent from starting.
+    let failing = config
+        .replace("cat .env > setup-ran.txt", "exit 7")
+        .replace("name = \"setup\"", "name = \"broken\"");
+    sandbox.write_config(&failing);
+    let (_, out, _) = sandbox.cli(&[
+        "dispatch",
+        "--project",
+        "broken",
+        "--agent",
+        "fake",
+        "--headless",
+        "lines=1",
+    ]);
+    let id: u64 = out.trim().parse().unwrap();
+    wait_for_condition("the setup to fail", || {
+        sandbox.cli(&["ls", "--json"]).1.contains("\"code\": 7")
+    });
+    let log = sandbox.log(id);
+    assert!(
+        log.contains("flightdeck: setup failed (exit 7)") && !log.contains("fake-agent 1.2.3"),
+        "{log}"
+    );
+}
