@@ -206,6 +206,33 @@ fn sshd_dying_mid_task_ends_the_task_as_connection_lost() {
 }
 
 #[test]
+fn a_host_that_stops_answering_is_given_up_without_hanging() {
+    let f = Fixture::new();
+    let remote = Remote::spawn(&f, &[fake_agent_bin(), "idle"], &[]);
+    remote.wait_for("idle: waiting");
+    let state = f.host.state();
+    let frozen = Instant::now();
+    f.sshd.freeze_sessions(true);
+    // Within a keepalive round (2 s × 3) or an unanswered RTT probe (5 s).
+    let exit = remote.exit();
+    assert!(
+        frozen.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        frozen.elapsed()
+    );
+    let error = exit.error.unwrap_or_default();
+    assert!(error.starts_with("connection to box lost"), "{error}");
+    eventually("the state to show it", T, || {
+        matches!(&*state.borrow(), ConnState::Failed(_))
+    });
+    assert!(!remote.control.group_alive());
+    // The listener still answers: the next command gets a new connection.
+    let out = block_on(f.host.run(RunSpec::new(["echo", "fresh"], T))).unwrap();
+    assert_eq!(out.stdout, b"fresh\n");
+    f.sshd.freeze_sessions(false);
+}
+
+#[test]
 fn reconnects_after_sshd_restarts() {
     let mut f = Fixture::new();
     assert!(

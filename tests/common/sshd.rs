@@ -241,6 +241,7 @@ impl Sshd {
         let Some(mut child) = self.child.take() else {
             return;
         };
+        // SIGKILL ends frozen processes too.
         let root = child.id();
         let sshd_pids: Vec<u32> = descendants(root)
             .into_iter()
@@ -250,6 +251,24 @@ impl Sshd {
         let _ = child.wait();
         for pid in sshd_pids {
             kill_pid(pid);
+        }
+    }
+
+    /// Freezes (`true`) or thaws every connection's sshd process: a host
+    /// that stops answering without closing anything.
+    pub fn freeze_sessions(&self, frozen: bool) {
+        let Some(child) = self.child.as_ref() else {
+            return;
+        };
+        let signal = if frozen {
+            nix::sys::signal::Signal::SIGSTOP
+        } else {
+            nix::sys::signal::Signal::SIGCONT
+        };
+        for pid in descendants(child.id()) {
+            if comm(pid).as_deref() == Some("sshd") {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal);
+            }
         }
     }
 

@@ -170,7 +170,10 @@ impl Connection {
             let open = self.lock().open_links();
             let links = match open {
                 links if !links.is_empty() => links,
-                _ if may_dial => vec![self.link(budget).await?],
+                _ if may_dial => {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    vec![self.link(left).await?]
+                }
                 _ => return Err(self.lost("not connected")),
             };
             let untried: Vec<Arc<Link>> = links

@@ -185,19 +185,7 @@ pub async fn run(connection: &Arc<Connection>, spec: RunSpec) -> Result<RunOutpu
         .await
         .map_err(|e| as_timeout(e, spec.timeout))?;
     if !exec.read_until(deadline).await? {
-        // Closing the channel does not stop a command without a PTY: kill
-        // its group, once its pid has arrived (it may still be starting).
-        let connection = connection.clone();
-        super::runtime::handle().spawn(async move {
-            let grace = Instant::now() + connection.timeouts().step;
-            let pid_of = |out: &ChannelOutput| markers.clean_stderr(&out.stderr).1.pid;
-            exec.read_while(grace, |out| pid_of(out).is_some()).await;
-            if let Some(pid) = pid_of(&exec.out) {
-                let kill = script::signal_group(pid, "KILL");
-                let _ = control_script(&connection, &kill, true).await;
-            }
-            exec.close().await;
-        });
+        super::runtime::handle().spawn(kill_late(connection.clone(), exec, markers));
         return Err(HostError::Timeout(spec.timeout));
     }
     let out = exec.out;
@@ -223,6 +211,19 @@ pub async fn run(connection: &Arc<Connection>, spec: RunSpec) -> Result<RunOutpu
             stderr,
         }),
     }
+}
+
+/// After a timeout: closing the channel does not stop a command without a
+/// PTY, so kill its group, once its pid has arrived (it may still be starting).
+async fn kill_late(connection: Arc<Connection>, mut exec: ExecChannel, markers: Markers) {
+    let grace = Instant::now() + connection.timeouts().step;
+    let pid_of = |out: &ChannelOutput| markers.clean_stderr(&out.stderr).1.pid;
+    exec.read_while(grace, |out| pid_of(out).is_some()).await;
+    if let Some(pid) = pid_of(&exec.out) {
+        let kill = script::signal_group(pid, "KILL");
+        let _ = control_script(&connection, &kill, true).await;
+    }
+    exec.close().await;
 }
 
 /// Our own timeouts (connecting, opening a channel) count as the run's.

@@ -7,7 +7,8 @@
 //! - [`SshPrompter`]: the questions only the user can answer (trust a new host
 //!   key, a key's passphrase), implemented by the UI.
 //! - [`SshHost`]: the connection (keepalives, reconnect with backoff, a
-//!   watchable [`ConnState`]), `run` and `spawn_pty`.
+//!   watchable [`ConnState`]), `run` and `spawn_pty`; built from a target,
+//!   its jump hops and an [`SshContext`] (environment, prompter, timeouts).
 //!
 //! All SSH I/O runs on a small runtime of its own (see `runtime.rs`), so the
 //! blocking parts of the `Host` trait (the PTY reader, writer, waiter and

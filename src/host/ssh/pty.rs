@@ -56,7 +56,7 @@ pub async fn spawn(connection: Arc<Connection>, spec: PtySpec) -> Result<PtyProc
         .map_err(|e| spawn_err(format!("{alias}: cannot start a PTY session: {e}")))?;
     let (read, write) = channel.split();
     let write: Writer = Arc::new(write);
-    let parts = start_pumps(read, write.clone(), link, connection.clone(), token.clone());
+    let parts = start_pumps(read, write.clone(), link, connection.clone());
 
     // From here on, a failure must not leave the agent running unseen.
     let hang_up = || {
@@ -133,7 +133,6 @@ fn start_pumps(
     write: Writer,
     link: Arc<Link>,
     connection: Arc<Connection>,
-    token: String,
 ) -> PumpEnds {
     let (output_tx, output) = std_mpsc::channel();
     let (exit_tx, exit) = std_mpsc::sync_channel(1);
@@ -150,7 +149,6 @@ fn start_pumps(
         ended: ended.clone(),
         link,
         connection,
-        token,
     }));
     PumpEnds {
         output,
@@ -188,7 +186,6 @@ struct OutputPump {
     ended: Arc<AtomicBool>,
     link: Arc<Link>,
     connection: Arc<Connection>,
-    token: String,
 }
 
 /// Drains the channel to its end (an unread channel would stall the whole
@@ -265,10 +262,6 @@ async fn pump_output(mut p: OutputPump) {
             .unwrap_or_else(|| "the session ended at once".into())));
     }
     let _ = p.exit.send(exit);
-    if p.link.is_open() {
-        let cleanup = script::remove_pid_file(&p.token);
-        let _ = control_script(&p.connection, &cleanup, false).await;
-    }
 }
 
 /// Keystrokes to the channel, in order; batches what queued up meanwhile.

@@ -38,9 +38,10 @@ pub enum StartFailure {
     NoCommand,
 }
 
-/// The shell lines that enter `cwd`, set `env` and replace the shell with
-/// `argv`; `fail` is a shell command reporting a [`StartFailure`] by name,
-/// `ready` runs once everything checked out.
+/// The shell lines that enter `cwd`, export `env` (on top of what sshd sets
+/// up; nothing of ours leaks) and replace the shell with `argv`. `fail` is a
+/// shell command reporting a [`StartFailure`] by name, `ready` runs once
+/// everything checked out.
 fn exec_lines(
     argv: &[String],
     cwd: Option<&Path>,
@@ -61,17 +62,18 @@ fn exec_lines(
             f = fail("nocwd"),
         ));
     }
-    s.push_str(&format!(
-        "command -v {p} >/dev/null 2>&1 || {{ {f}; printf 'flightdeck: %s: command not found on this host\\n' {p} >&2; exit 127; }}\n",
-        p = quote(program),
-        f = fail("nocmd"),
-    ));
+    // Before the lookup: the task's env may set PATH.
     for (name, value) in env {
         if !is_valid_env_name(name) {
             return Err(format!("invalid environment variable name {name:?}"));
         }
         s.push_str(&format!("export {name}={}\n", quote(value)));
     }
+    s.push_str(&format!(
+        "command -v {p} >/dev/null 2>&1 || {{ {f}; printf 'flightdeck: %s: command not found on this host\\n' {p} >&2; exit 127; }}\n",
+        p = quote(program),
+        f = fail("nocmd"),
+    ));
     s.push_str(ready);
     s.push_str(&format!("exec {}\n", join(argv)));
     Ok(s)
@@ -206,18 +208,15 @@ pub fn pty_launcher(
     ))
 }
 
-/// Waits (bounded) for the launcher's pid file and prints it.
+/// Waits (bounded) for the launcher's pid file, prints and removes it (the
+/// group id is kept in memory from then on).
 pub fn read_pid_file(token: &str) -> String {
     let file = pid_file(token);
     format!(
         "{RUNTIME_DIR}i=0\nwhile [ ! -s {file} ]; do\n\
-         i=$((i+1)); if [ \"$i\" -gt 100 ]; then echo missing; exit 0; fi\n\
-         sleep 0.05 2>/dev/null || sleep 1\ndone\ncat {file}\n"
+         i=$((i+1)); if [ \"$i\" -gt 60 ]; then echo missing; exit 0; fi\n\
+         sleep 0.05 2>/dev/null || sleep 1\ndone\ncat {file}\nrm -f {file}\n"
     )
-}
-
-pub fn remove_pid_file(token: &str) -> String {
-    format!("{RUNTIME_DIR}rm -f {}\n", pid_file(token))
 }
 
 /// `kill -s SIG -- -PGID`: the only spelling dash and bash both accept.
@@ -275,6 +274,22 @@ mod tests {
             .unwrap();
         let (out, _, _) = sh(&script, "");
         assert_eq!(m.clean_stdout(&out), b"/\na b'c $y");
+    }
+
+    #[test]
+    fn the_task_path_is_used_to_find_the_program() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("fd-only-here");
+        std::fs::write(&program, "#!/bin/sh\necho found\n").unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let m = Markers::new(new_token());
+        let path = format!("{}:/usr/bin:/bin", dir.path().display());
+        let script = m
+            .run_script(&argv(&["fd-only-here"]), None, &[("PATH".into(), path)])
+            .unwrap();
+        let (out, _, code) = sh(&script, "");
+        assert_eq!((m.clean_stdout(&out), code), (b"found\n".to_vec(), Some(0)));
     }
 
     #[test]
