@@ -219,11 +219,7 @@ fn render_row<'a>(file: &'a FileDiff, row: Row, review: &Review) -> Line<'a> {
             let line = &hunk.lines[l];
             let number = |n: Option<u32>| n.map_or("     ".to_string(), |n| format!("{n:>5}"));
             let gutter = Span::styled(
-                format!(
-                    "{} {} │",
-                    number(line.old_no),
-                    number(line.new_no)
-                ),
+                format!("{} {} │", number(line.old_no), number(line.new_no)),
                 theme::dim(),
             );
             let (sign, color, word_bg) = match line.kind {
