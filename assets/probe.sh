@@ -40,11 +40,12 @@ fd_hex() { dd bs=4096 count=1 2>/dev/null | od -An -v -tx1 | tr -d ' \n'; }
 fd_run_limited() {
   fd_out=$1; shift
   "$@" </dev/null >"$fd_out" 2>&1 & fd_pid=$!
-  ( sleep "$fd_secs"; kill -9 "$fd_pid" 2>/dev/null && : >"$fd_out.timeout" ) >/dev/null 2>&1 &
+  # The marker is written before the kill, so it is there when wait returns.
+  ( sleep "$fd_secs"; : >"$fd_out.timeout"; kill -9 "$fd_pid" 2>/dev/null ) >/dev/null 2>&1 &
   fd_watch=$!
   wait "$fd_pid"; fd_rc=$?
   kill "$fd_watch" 2>/dev/null
-  [ -e "$fd_out.timeout" ] && fd_rc=124
+  [ "$fd_rc" -eq 137 ] && [ -e "$fd_out.timeout" ] && fd_rc=124
   return $fd_rc
 }
 
