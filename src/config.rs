@@ -70,6 +70,8 @@ pub struct Project {
     pub setup: Option<String>,
     /// Tasks get their own git worktree (the default for git projects).
     pub worktree: bool,
+    /// The SSH host the project lives on; `None` for this machine.
+    pub host: Option<String>,
 }
 
 impl Default for Project {
@@ -79,8 +81,23 @@ impl Default for Project {
             path: PathBuf::new(),
             setup: None,
             worktree: true,
+            host: None,
         }
     }
+}
+
+/// An SSH host from `[[host]]`. Only `name` is required: a name that is an
+/// alias in `~/.ssh/config` takes its settings from there; the fields here
+/// override them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    pub name: String,
+    pub hostname: Option<String>,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity_file: Option<String>,
+    pub proxy_jump: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +108,7 @@ pub struct Config {
     pub settings: Settings,
     pub keymap: Keymap,
     pub projects: Vec<Project>,
+    pub hosts: Vec<HostConfig>,
     pub catalog: Catalog,
 }
 
@@ -105,6 +123,8 @@ struct RawConfig {
     projects: Vec<Spanned<RawProject>>,
     #[serde(default, rename = "agent")]
     agents: Vec<Spanned<AgentEntry>>,
+    #[serde(default, rename = "host")]
+    hosts: Vec<Spanned<HostConfig>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -123,6 +143,7 @@ struct RawProject {
     path: String,
     setup: Option<String>,
     worktree: Option<bool>,
+    host: Option<String>,
 }
 
 impl Config {
@@ -134,6 +155,7 @@ impl Config {
             settings: Settings::default(),
             keymap: Keymap::default(),
             projects: Vec::new(),
+            hosts: Vec::new(),
             catalog: Catalog::builtin(),
         }
     }
@@ -245,7 +267,34 @@ impl Config {
                 path: expand_home(&p.path),
                 setup: p.setup.filter(|s| !s.trim().is_empty()),
                 worktree: p.worktree.unwrap_or(true),
+                host: p.host.filter(|h| h != crate::host::local::LOCAL),
             });
+        }
+
+        let mut hosts: Vec<HostConfig> = Vec::new();
+        for host in raw.hosts {
+            let span = host.span();
+            let host = host.into_inner();
+            let name = host.name.trim();
+            if name.is_empty()
+                || name == crate::host::local::LOCAL
+                || name.contains(char::is_whitespace)
+            {
+                return Err(err_at(
+                    Some(span),
+                    format!(
+                        "host name {:?} must be a single word other than \"local\"",
+                        host.name
+                    ),
+                ));
+            }
+            if hosts.iter().any(|h| h.name == host.name) {
+                return Err(err_at(
+                    Some(span),
+                    format!("host {:?} is defined twice", host.name),
+                ));
+            }
+            hosts.push(host);
         }
 
         let mut catalog = Catalog::builtin();
@@ -262,6 +311,7 @@ impl Config {
             settings,
             keymap,
             projects,
+            hosts,
             catalog,
         })
     }
@@ -269,6 +319,44 @@ impl Config {
     /// Appends a `[[project]]` table to the config file (creating it), keeping
     /// everything already there, and adds it to this config.
     pub fn add_project(&mut self, project: Project) -> std::io::Result<()> {
+        let mut table = format!(
+            "\n[[project]]\nname = {}\npath = {}\n",
+            toml::Value::String(project.name.clone()),
+            toml::Value::String(project.path.display().to_string()),
+        );
+        if let Some(host) = &project.host {
+            table.push_str(&format!("host = {}\n", toml::Value::String(host.clone())));
+        }
+        self.append(&table)?;
+        self.projects.push(project);
+        Ok(())
+    }
+
+    /// Appends a `[[host]]` table (the name only: `~/.ssh/config` or the
+    /// typed `user@host:port` says the rest).
+    pub fn add_host(&mut self, host: HostConfig) -> std::io::Result<()> {
+        let mut table = format!(
+            "\n[[host]]\nname = {}\n",
+            toml::Value::String(host.name.clone())
+        );
+        let mut field = |key: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                table.push_str(&format!("{key} = {}\n", toml::Value::String(v.clone())));
+            }
+        };
+        field("hostname", &host.hostname);
+        field("user", &host.user);
+        field("identity_file", &host.identity_file);
+        field("proxy_jump", &host.proxy_jump);
+        if let Some(port) = host.port {
+            table.push_str(&format!("port = {port}\n"));
+        }
+        self.append(&table)?;
+        self.hosts.push(host);
+        Ok(())
+    }
+
+    fn append(&mut self, table: &str) -> std::io::Result<()> {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -276,14 +364,9 @@ impl Config {
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        text.push_str(&format!(
-            "\n[[project]]\nname = {}\npath = {}\n",
-            toml::Value::String(project.name.clone()),
-            toml::Value::String(project.path.display().to_string()),
-        ));
+        text.push_str(table);
         crate::store::write_atomic(&self.path, text.as_bytes())?;
         self.exists = true;
-        self.projects.push(project);
         Ok(())
     }
 }
@@ -331,7 +414,7 @@ detach_key = "ctrl-a"
 scrollback_lines = 20000
 
 [keys]
-new_task = ["a", "ctrl-n"]
+new_task = ["t", "ctrl-n"]
 
 [[project]]
 name = "web"
@@ -348,7 +431,7 @@ headless = ["-c", "{prompt}"]
         assert_eq!(c.settings.stop_grace, Duration::from_millis(1500));
         assert_eq!(c.settings.detach_key.code, KeyCode::Char('a'));
         assert_eq!(c.settings.scrollback_lines, 20000);
-        assert_eq!(c.keymap.label(crate::keymap::Command::NewTask), "a/Ctrl-n");
+        assert_eq!(c.keymap.label(crate::keymap::Command::NewTask), "t/Ctrl-n");
         assert_eq!(
             c.projects,
             vec![Project {
@@ -356,6 +439,7 @@ headless = ["-c", "{prompt}"]
                 path: "/src/web".into(),
                 setup: None,
                 worktree: true,
+                host: None,
             }]
         );
         assert_eq!(c.catalog.get("sh").unwrap().binary, "bash");

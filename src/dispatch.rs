@@ -9,6 +9,8 @@ use crate::supervisor::{DispatchRequest, WorkspaceChoice};
 
 pub struct TaskSpec<'a> {
     pub project: &'a Project,
+    /// Where the project lives; `probe` (if any) is of this host.
+    pub host: &'a str,
     pub agent: &'a Agent,
     pub mode: RunMode,
     pub prompt: String,
@@ -25,7 +27,8 @@ pub fn request(
 ) -> Result<DispatchRequest, String> {
     check_prompt(&task.prompt)?;
     let (project, agent) = (task.project, task.agent);
-    if !project.path.is_dir() {
+    // A remote project's directory is checked on its host, when the task starts.
+    if project.host.is_none() && !project.path.is_dir() {
         return Err(format!(
             "project {} is gone: {} is not a directory",
             project.name,
@@ -33,7 +36,7 @@ pub fn request(
         ));
     }
     let args = agent.args(task.mode, &task.prompt)?;
-    let host = probe.map_or(crate::host::local::LOCAL, |p| p.host.as_str());
+    let host = task.host;
     let program = match probe.map(|p| p.agent(&agent.id)) {
         Some(Some(found)) if found.found => {
             found.path.clone().unwrap_or_else(|| agent.binary.clone())

@@ -18,6 +18,9 @@ pub enum Command {
     Attach,
     Stop,
     Reprobe,
+    Install,
+    AddHost,
+    Connect,
     Review,
     Discard,
     Grid,
@@ -39,7 +42,25 @@ const BINDINGS: &[(Command, &str, &[&str], &str)] = &[
     (Command::NewTask, "new_task", &["n"], "new task"),
     (Command::Attach, "attach", &["enter"], "attach"),
     (Command::Stop, "stop", &["x"], "stop task"),
-    (Command::Reprobe, "reprobe", &["r"], "re-probe agents"),
+    (
+        Command::Reprobe,
+        "reprobe",
+        &["r"],
+        "re-probe agents (the selected host's in Hosts)",
+    ),
+    (
+        Command::Install,
+        "install",
+        &["i"],
+        "install the selected agent on the host",
+    ),
+    (Command::AddHost, "add_host", &["a"], "add an SSH host"),
+    (
+        Command::Connect,
+        "connect",
+        &["c"],
+        "connect to the selected host",
+    ),
     (Command::Review, "review", &["d"], "review the task's diff"),
     (
         Command::Discard,
@@ -388,18 +409,18 @@ mod tests {
         let mut o = BTreeMap::new();
         o.insert(
             "new_task".to_string(),
-            KeyList::Many(vec!["a".into(), "ctrl-n".into()]),
+            KeyList::Many(vec!["t".into(), "ctrl-n".into()]),
         );
         let map = Keymap::with_overrides(&o).unwrap();
         assert_eq!(
-            map.lookup(&ev(KeyCode::Char('a'), KeyModifiers::NONE)),
+            map.lookup(&ev(KeyCode::Char('t'), KeyModifiers::NONE)),
             Some(Command::NewTask)
         );
         assert_eq!(
             map.lookup(&ev(KeyCode::Char('n'), KeyModifiers::NONE)),
             None
         );
-        assert_eq!(map.label(Command::NewTask), "a/Ctrl-n");
+        assert_eq!(map.label(Command::NewTask), "t/Ctrl-n");
 
         let mut clash = BTreeMap::new();
         clash.insert("stop".to_string(), KeyList::One("q".into()));

@@ -46,7 +46,7 @@ fn state(width: u16, height: u16) -> State {
             git: false,
         },
     ];
-    state.probe = Some(HostProbe {
+    let probe = HostProbe {
         host: "local".into(),
         probed_ms: NOW - 42_000,
         duration_ms: 310,
@@ -68,7 +68,8 @@ fn state(width: u16, height: u16) -> State {
             })
             .collect(),
         error: None,
-    });
+    };
+    state.probes.insert("local".into(), probe);
     state
 }
 
@@ -212,7 +213,7 @@ fn grid_of_panes() {
 fn agents_focused_with_probe_in_flight() {
     let mut state = state(120, 32);
     state.focus = Focus::Agents;
-    state.probing = true;
+    state.probing.insert("local".into());
     insta::assert_snapshot!(render(&state, &Frames::default()).backend());
 }
 

@@ -250,6 +250,7 @@ fn offer_project(config: &Config) -> Result<Option<Project>> {
         path,
         setup: None,
         worktree: true,
+        host: None,
     }))
 }
 

@@ -11,7 +11,7 @@ use crate::dispatch::{self, TaskSpec};
 use crate::git::{ApplyOutcome, FileDiff, Selection, Strategy};
 use crate::host::{LocalHost, PtySize};
 use crate::paths::Paths;
-use crate::probe;
+use crate::probe::{self, HostProbe};
 use crate::store;
 use crate::supervisor::task::{TaskEvent, TaskId, TaskRecord, TaskState, format_duration, now_ms};
 use crate::supervisor::{Command, Event, WorkspaceChoice};
@@ -150,22 +150,20 @@ pub async fn dispatch(
             .collect();
         Failure::usage(format!("unknown agent {agent:?}; known: {}", list(&known)))
     })?;
-    // Probe just this agent: where it is, and the PATH it runs with.
-    let mut one = Catalog::default();
-    one.merge(crate::catalog::AgentEntry {
-        id: agent.id.clone(),
-        binary: Some(agent.binary.clone()),
-        version: Some(agent.version.clone()),
-        ..Default::default()
-    })
-    .map_err(Failure::failed)?;
-    let found = probe::probe_host(&LocalHost, &one, config.settings.probe_timeout).await;
+    let host = project.host.as_deref().unwrap_or(crate::host::local::LOCAL);
+    let mut client = DaemonClient::connect_or_start(paths).await?;
+    let found = match &project.host {
+        None => probe_one(config, agent).await?,
+        // Remote hosts are reached through the daemon's connection.
+        Some(host) => probe_via_daemon(&mut client, host).await?,
+    };
     let mode = if headless {
         RunMode::Headless
     } else {
         RunMode::Interactive
     };
-    let git = project.path.join(".git").exists();
+    // A remote project's repository is checked on its host when the task starts.
+    let git = project.host.is_some() || project.path.join(".git").exists();
     let workspace = match (in_place, project.worktree && git) {
         (false, true) => WorkspaceChoice::Worktree { base },
         (false, false) if base.is_some() => {
@@ -178,6 +176,7 @@ pub async fn dispatch(
     };
     let spec = TaskSpec {
         project,
+        host,
         agent,
         mode,
         prompt,
@@ -194,7 +193,6 @@ pub async fn dispatch(
     let token = u64::from(std::process::id()) << 32 | (now_ms() & 0xffff_ffff);
     request.token = Some(token);
 
-    let mut client = DaemonClient::connect_or_start(paths).await?;
     client.send(Command::Dispatch(request));
     let mut id = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -218,6 +216,47 @@ pub async fn dispatch(
                     return Ok(());
                 }
             },
+            _ => {}
+        }
+    }
+}
+
+/// Probes just this agent on this machine: where it is, and the PATH it runs with.
+async fn probe_one(config: &Config, agent: &crate::catalog::Agent) -> Result<HostProbe, Failure> {
+    let mut one = Catalog::default();
+    one.merge(crate::catalog::AgentEntry {
+        id: agent.id.clone(),
+        binary: Some(agent.binary.clone()),
+        version: Some(agent.version.clone()),
+        ..Default::default()
+    })
+    .map_err(Failure::failed)?;
+    Ok(probe::probe_host(&LocalHost, &one, config.settings.probe_timeout).await)
+}
+
+/// Has the daemon probe `host` (over its SSH connection) and waits for it.
+async fn probe_via_daemon(client: &mut DaemonClient, host: &str) -> Result<HostProbe, Failure> {
+    client.send(Command::Probe {
+        host: Some(host.to_string()),
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let event = tokio::time::timeout_at(deadline, client.events.recv())
+            .await
+            .map_err(|_| Failure::failed(format!("probing {host} took over 2 minutes")))?
+            .ok_or_else(|| Failure::failed("the daemon closed the connection"))?;
+        match event {
+            Event::Probe(probe) if probe.host == host => {
+                return match &probe.error {
+                    Some(e) => Err(Failure::failed(format!("cannot reach {host}: {e}"))),
+                    None => Ok(probe),
+                };
+            }
+            Event::Prompt { .. } => {
+                return Err(Failure::failed(format!(
+                    "{host} needs an answer (a new host key or a passphrase): run `flightdeck` to answer it"
+                )));
+            }
             _ => {}
         }
     }

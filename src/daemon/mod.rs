@@ -6,12 +6,10 @@ pub mod client;
 pub mod protocol;
 mod server;
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
-use std::sync::Arc;
 
 use color_eyre::Result;
 use color_eyre::eyre::{WrapErr, eyre};
@@ -19,7 +17,6 @@ use nix::fcntl::{Flock, FlockArg};
 use tokio::net::UnixListener;
 
 use crate::config::Config;
-use crate::host::{Host, LocalHost};
 use crate::paths::Paths;
 use crate::supervisor::{self, Settings, SupervisorConfig};
 
@@ -97,14 +94,12 @@ async fn serve(paths: Paths, config: Config) -> Result<()> {
         socket.display()
     );
 
-    let mut hosts: HashMap<String, Arc<dyn Host>> = HashMap::new();
-    hosts.insert(crate::host::local::LOCAL.into(), Arc::new(LocalHost));
     let supervisor = supervisor::start(
         SupervisorConfig {
             paths: paths.clone(),
             settings: Settings::from_config(&config),
         },
-        hosts,
+        Some(crate::host::ssh::SshEnv::from_process()),
     );
     let commands = supervisor.commands.clone();
     tokio::spawn(async move {

@@ -23,7 +23,7 @@ use super::protocol::{
 use crate::probe::HostProbe;
 use crate::supervisor::screens::Watcher;
 use crate::supervisor::task::{TaskId, TaskRecord};
-use crate::supervisor::{Command, Event, Screens, SupervisorHandle};
+use crate::supervisor::{Command, Event, HostInfo, Question, Screens, SupervisorHandle};
 
 /// Events queued for one client before it counts as stuck and is dropped.
 const CLIENT_QUEUE: usize = 4096;
@@ -40,14 +40,38 @@ struct Client {
 struct Mirror {
     tasks: BTreeMap<TaskId, TaskRecord>,
     probes: BTreeMap<String, HostProbe>,
+    hosts: Vec<HostInfo>,
+    prompts: BTreeMap<u64, Question>,
 }
 
 impl Mirror {
     fn apply(&mut self, event: &Event) {
         match event {
-            Event::Snapshot { tasks, probes } => {
+            Event::Snapshot {
+                tasks,
+                probes,
+                hosts,
+                prompts,
+            } => {
                 self.tasks = tasks.iter().map(|t| (t.id, t.clone())).collect();
                 self.probes = probes.iter().map(|p| (p.host.clone(), p.clone())).collect();
+                self.hosts = hosts.clone();
+                self.prompts = prompts.iter().cloned().collect();
+            }
+            Event::Hosts(hosts) => self.hosts = hosts.clone(),
+            Event::HostState { name, state } => {
+                if let Some(host) = self.hosts.iter_mut().find(|h| h.name == *name) {
+                    host.state = state.clone();
+                }
+            }
+            Event::Prompt { id, question } => {
+                self.prompts.insert(*id, question.clone());
+            }
+            Event::PromptClosed { id } => {
+                self.prompts.remove(id);
+            }
+            Event::Removed { id } => {
+                self.tasks.remove(id);
             }
             Event::Task(record) => {
                 self.tasks.insert(record.id, (**record).clone());
@@ -63,6 +87,12 @@ impl Mirror {
         Event::Snapshot {
             tasks: self.tasks.values().cloned().collect(),
             probes: self.probes.values().cloned().collect(),
+            hosts: self.hosts.clone(),
+            prompts: self
+                .prompts
+                .iter()
+                .map(|(id, q)| (*id, q.clone()))
+                .collect(),
         }
     }
 }

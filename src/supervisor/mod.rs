@@ -3,24 +3,26 @@
 //! enums, so the supervisor can move into a daemon process behind a socket
 //! without touching the views) plus the shared [`Screens`] it draws from.
 
+pub mod hosts;
 mod pumps;
 pub mod screens;
 mod service;
 pub mod task;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::catalog::{Catalog, RunMode};
+use crate::config::HostConfig;
 use crate::git::{ApplyOutcome, FileDiff, LossReport, Selection, Strategy};
-use crate::host::{Host, PtySize};
+use crate::host::PtySize;
+use crate::host::ssh::{SshContext, SshEnv};
 use crate::paths::Paths;
 use crate::probe::HostProbe;
+pub use hosts::{Answer, DaemonPrompter, HostInfo, HostRegistry, HostState, Question, Secret};
 pub use screens::{Screens, TaskScreen};
 use task::{TaskId, TaskRecord};
 
@@ -75,6 +77,20 @@ pub enum Command {
         id: TaskId,
         size: PtySize,
     },
+    /// A person's answer to [`Event::Prompt`].
+    Answer {
+        id: u64,
+        answer: Answer,
+    },
+    /// Connect to an SSH host now (asking again what was refused before).
+    Connect {
+        host: String,
+    },
+    /// Install an agent on a host with its catalog recipe, in a task pane.
+    Install {
+        host: String,
+        agent: String,
+    },
     /// Probe which agents a host has (all hosts when `None`); answered by
     /// [`Event::Probe`].
     Probe {
@@ -117,10 +133,30 @@ pub enum Level {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Event {
-    /// Every known task and the latest probes; the first event a client gets.
+    /// Every known task, host, probe and open question; the first event a
+    /// client gets.
     Snapshot {
         tasks: Vec<TaskRecord>,
         probes: Vec<HostProbe>,
+        #[serde(default)]
+        hosts: Vec<HostInfo>,
+        #[serde(default)]
+        prompts: Vec<(u64, Question)>,
+    },
+    /// The hosts one can pick, after the config changed.
+    Hosts(Vec<HostInfo>),
+    HostState {
+        name: String,
+        state: HostState,
+    },
+    /// A question only a person can answer; answer with [`Command::Answer`].
+    Prompt {
+        id: u64,
+        question: Question,
+    },
+    /// The question was answered (or timed out).
+    PromptClosed {
+        id: u64,
     },
     /// A task was created or its record changed.
     Task(Box<TaskRecord>),
@@ -166,6 +202,9 @@ pub struct Settings {
     pub scrollback_lines: usize,
     pub probe_timeout: Duration,
     pub catalog: Catalog,
+    /// SSH hosts from `[[host]]`.
+    #[serde(default)]
+    pub hosts: Vec<HostConfig>,
 }
 
 impl Settings {
@@ -175,6 +214,7 @@ impl Settings {
             scrollback_lines: config.settings.scrollback_lines,
             probe_timeout: config.settings.probe_timeout,
             catalog: config.catalog.clone(),
+            hosts: config.hosts.clone(),
         }
     }
 }
@@ -199,12 +239,18 @@ impl SupervisorHandle {
     }
 }
 
-/// Starts the supervisor on the current tokio runtime.
-pub fn start(config: SupervisorConfig, hosts: HashMap<String, Arc<dyn Host>>) -> SupervisorHandle {
+/// Starts the supervisor on the current tokio runtime. SSH hosts read the
+/// local environment described by `ssh` (none: this machine only).
+pub fn start(config: SupervisorConfig, ssh: Option<SshEnv>) -> SupervisorHandle {
     let (commands_tx, commands_rx) = unbounded_channel();
     let (events_tx, events_rx) = unbounded_channel();
     let screens = Screens::default();
-    let service = service::Supervisor::new(config, hosts, screens.clone(), events_tx);
+    let prompter = DaemonPrompter::new(events_tx.clone());
+    let hosts = match ssh {
+        Some(env) => HostRegistry::new(SshContext::new(env, prompter.clone()), events_tx.clone()),
+        None => HostRegistry::local_only(events_tx.clone()),
+    };
+    let service = service::Supervisor::new(config, hosts, prompter, screens.clone(), events_tx);
     tokio::spawn(service.run(commands_rx));
     SupervisorHandle {
         commands: commands_tx,

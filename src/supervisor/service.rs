@@ -15,17 +15,22 @@ use tokio::sync::watch;
 
 mod workspace;
 
+use super::hosts::{DaemonPrompter, HostRegistry};
 use super::pumps;
 use super::screens::{Screens, TaskScreen};
 use super::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, Workspace, now_ms};
 use super::{Command, DispatchRequest, Event, Level, SupervisorConfig, WorkspaceChoice};
 use crate::git::Worktree;
-use crate::host::{Host, PtyControl, PtyProcess, PtySize, StopSignal};
+use crate::host::local::LOCAL;
+use crate::host::{PtyControl, PtyProcess, PtySize, StopSignal};
+use crate::probe::HostProbe;
 use crate::term::new_emulator;
 use crate::{probe, store};
 
 /// How much of a log is replayed to rebuild the screen of an ended task.
 const REPLAY_BYTES: u64 = 512 * 1024;
+/// How long a task's end waits for its last output to be read.
+const DRAIN_WAIT: Duration = Duration::from_secs(2);
 /// After SIGKILL, how long shutdown waits for processes to be reaped.
 const SHUTDOWN_SLACK: Duration = Duration::from_secs(3);
 
@@ -50,6 +55,11 @@ pub enum Internal {
         id: TaskId,
     },
     ShutdownDeadline,
+    Probed(HostProbe),
+    /// Stop waiting for a task's output to drain.
+    DrainDeadline {
+        id: TaskId,
+    },
 }
 
 struct Live {
@@ -60,7 +70,12 @@ struct Live {
 
 pub struct Supervisor {
     config: SupervisorConfig,
-    hosts: HashMap<String, Arc<dyn Host>>,
+    hosts: HostRegistry,
+    prompter: Arc<DaemonPrompter>,
+    /// The latest probe of each host (install tasks run with its PATH).
+    probes: HashMap<String, HostProbe>,
+    /// Install tasks, and the host to re-probe when each ends.
+    installs: HashMap<TaskId, String>,
     screens: Screens,
     events: UnboundedSender<Event>,
     internal_tx: UnboundedSender<Internal>,
@@ -69,6 +84,8 @@ pub struct Supervisor {
     live: HashMap<TaskId, Live>,
     /// Tasks whose reader thread still drains output into log and screen.
     draining: HashSet<TaskId>,
+    /// Exits waiting for their task's output to drain.
+    exits: HashMap<TaskId, ExitInfo>,
     /// Tasks with a diff being computed, and when each was last diffed.
     diffing: HashSet<TaskId>,
     last_diff: HashMap<TaskId, tokio::time::Instant>,
@@ -80,7 +97,8 @@ pub struct Supervisor {
 impl Supervisor {
     pub fn new(
         config: SupervisorConfig,
-        hosts: HashMap<String, Arc<dyn Host>>,
+        hosts: HostRegistry,
+        prompter: Arc<DaemonPrompter>,
         screens: Screens,
         events: UnboundedSender<Event>,
     ) -> Self {
@@ -89,6 +107,9 @@ impl Supervisor {
         Supervisor {
             config,
             hosts,
+            prompter,
+            probes: HashMap::new(),
+            installs: HashMap::new(),
             screens,
             events,
             internal_tx,
@@ -96,6 +117,7 @@ impl Supervisor {
             records: BTreeMap::new(),
             live: HashMap::new(),
             draining: HashSet::new(),
+            exits: HashMap::new(),
             diffing: HashSet::new(),
             last_diff: HashMap::new(),
             next_id: 1,
@@ -108,9 +130,12 @@ impl Supervisor {
         self.load();
         self.start_saver();
         self.recover_worktrees();
+        self.hosts.configure(&self.config.settings.hosts.clone());
         let _ = self.events.send(Event::Snapshot {
             tasks: self.records.values().cloned().collect(),
             probes: Vec::new(),
+            hosts: self.hosts.list(),
+            prompts: Vec::new(),
         });
         let mut diff_tick = tokio::time::interval(workspace::DIFF_EVERY);
         loop {
@@ -200,7 +225,27 @@ impl Supervisor {
             Command::Resize { id, size } => self.resize(id, size),
             Command::Replay { id, size } => self.replay(id, size),
             Command::Probe { host } => self.probe(host),
-            Command::Configure(settings) => self.config.settings = settings,
+            Command::Configure(settings) => {
+                self.hosts.configure(&settings.hosts);
+                self.config.settings = settings;
+            }
+            Command::Answer { id, answer } => self.prompter.answer(id, answer),
+            Command::Install { host, agent } => self.install(host, agent),
+            Command::Connect { host } => match self.hosts.ssh_host(&host) {
+                Ok(ssh) => {
+                    let events = self.events.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = ssh.connect().await {
+                            let message = e.to_string();
+                            let _ = events.send(Event::Notice {
+                                level: Level::Error,
+                                message,
+                            });
+                        }
+                    });
+                }
+                Err(e) => self.notice(Level::Error, e),
+            },
             Command::Shutdown => self.begin_shutdown(),
         }
     }
@@ -219,24 +264,35 @@ impl Supervisor {
                 self.on_spawned(id, result)
             }
             Internal::Workspace(done) => self.workspace_done(done),
+            Internal::Probed(probe) => {
+                self.probes.insert(probe.host.clone(), probe.clone());
+                let _ = self.events.send(Event::Probe(probe));
+            }
             Internal::Exited { id, exit } => {
-                self.update(id, TaskEvent::Exited(exit));
-                self.diff_stat(id);
-                let stopping_deadline_pending = self
-                    .records
-                    .get(&id)
-                    .is_some_and(|r| matches!(r.state, TaskState::Stopped { .. }));
-                match self.live.get_mut(&id) {
-                    // Keep the control until the stop deadline, to reap the
-                    // rest of the process group if it outlives the leader.
-                    Some(live) if stopping_deadline_pending => live.input = None,
-                    _ => {
-                        self.live.remove(&id);
-                    }
+                if self.draining.contains(&id) {
+                    // Report the end once the last output is in the log and
+                    // on screen (or after a moment, if something else keeps
+                    // the PTY open).
+                    self.exits.insert(id, exit);
+                    let tx = self.internal_tx.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(DRAIN_WAIT).await;
+                        let _ = tx.send(Internal::DrainDeadline { id });
+                    });
+                } else {
+                    self.ended(id, exit);
                 }
             }
             Internal::OutputClosed { id } => {
                 self.draining.remove(&id);
+                if let Some(exit) = self.exits.remove(&id) {
+                    self.ended(id, exit);
+                }
+            }
+            Internal::DrainDeadline { id } => {
+                if let Some(exit) = self.exits.remove(&id) {
+                    self.ended(id, exit);
+                }
             }
             Internal::StopDeadline { id } => {
                 if let Some(live) = self.live.get(&id) {
@@ -258,6 +314,27 @@ impl Supervisor {
                 }
                 self.live.clear();
                 self.draining.clear();
+            }
+        }
+    }
+
+    /// The task's process ended and its output is drained.
+    fn ended(&mut self, id: TaskId, exit: ExitInfo) {
+        self.update(id, TaskEvent::Exited(exit));
+        self.diff_stat(id);
+        if let Some(host) = self.installs.remove(&id) {
+            self.probe(Some(host));
+        }
+        let stopping_deadline_pending = self
+            .records
+            .get(&id)
+            .is_some_and(|r| matches!(r.state, TaskState::Stopped { .. }));
+        match self.live.get_mut(&id) {
+            // Keep the control until the stop deadline, to reap the rest of
+            // the process group if it outlives the leader.
+            Some(live) if stopping_deadline_pending => live.input = None,
+            _ => {
+                self.live.remove(&id);
             }
         }
     }
@@ -302,9 +379,9 @@ impl Supervisor {
             self.fail(id, "flightdeck is shutting down".into());
             return;
         }
-        let Some(host) = self.hosts.get(&request.host).cloned() else {
-            self.fail(id, format!("unknown host {:?}", request.host));
-            return;
+        let host = match self.hosts.get(&request.host) {
+            Ok(host) => host,
+            Err(e) => return self.fail(id, e),
         };
         let worktree_root = self.worktree_root(&request.project);
         let tx = self.internal_tx.clone();
@@ -435,23 +512,70 @@ impl Supervisor {
         });
     }
 
+    /// Probes one host, or this machine and every configured host.
     fn probe(&mut self, only: Option<String>) {
-        for (name, host) in &self.hosts {
-            if only.as_ref().is_some_and(|h| h != name) {
-                continue;
-            }
-            let host = host.clone();
+        let names = match only {
+            Some(name) => vec![name],
+            None => std::iter::once(LOCAL.to_string())
+                .chain(self.hosts.configured())
+                .collect(),
+        };
+        for name in names {
+            let host = match self.hosts.get(&name) {
+                Ok(host) => host,
+                Err(e) => {
+                    self.notice(Level::Error, e);
+                    continue;
+                }
+            };
             let catalog = self.config.settings.catalog.clone();
             let timeout = self.config.settings.probe_timeout;
-            let events = self.events.clone();
+            let tx = self.internal_tx.clone();
             tokio::spawn(async move {
                 let probe = probe::probe_host(host.as_ref(), &catalog, timeout).await;
-                let _ = events.send(Event::Probe(probe));
+                let _ = tx.send(Internal::Probed(probe));
             });
         }
-        if let Some(name) = only.filter(|h| !self.hosts.contains_key(h)) {
-            self.notice(Level::Error, format!("unknown host {name:?}"));
-        }
+    }
+
+    /// Installs `agent` on `host` with its catalog recipe, as a task whose
+    /// pane shows the progress; the host is probed again when it ends.
+    fn install(&mut self, host: String, agent: String) {
+        let Some(spec) = self.config.settings.catalog.get(&agent).cloned() else {
+            return self.notice(Level::Error, format!("unknown agent {agent:?}"));
+        };
+        let Some(script) = spec.install_script() else {
+            let why = format!(
+                "{} has no install recipe for its configured command `{}`; install it yourself",
+                spec.name, spec.binary
+            );
+            return self.notice(Level::Error, why);
+        };
+        let env = self
+            .probes
+            .get(&host)
+            .and_then(|p| p.path.clone())
+            .map(|path| vec![("PATH".to_string(), path)])
+            .unwrap_or_default();
+        let id = self.next_id;
+        self.installs.insert(id, host.clone());
+        self.dispatch(DispatchRequest {
+            token: None,
+            project: "(install)".into(),
+            agent,
+            host,
+            mode: crate::catalog::RunMode::Headless,
+            prompt: String::new(),
+            argv: vec!["sh".into(), "-c".into(), script],
+            cwd: "/".into(),
+            env,
+            size: PtySize {
+                rows: 24,
+                cols: 100,
+            },
+            workspace: WorkspaceChoice::InPlace,
+            setup: None,
+        });
     }
 
     fn begin_shutdown(&mut self) {

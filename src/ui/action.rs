@@ -4,7 +4,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::state::ProjectStatus;
-use crate::config::Project;
+use crate::config::{HostConfig, Project};
 use crate::daemon::protocol::Watch;
 use crate::supervisor::task::TaskId;
 use crate::supervisor::{Command, Event};
@@ -23,6 +23,7 @@ pub enum Action {
     Supervisor(Event),
     ProjectsChecked(Vec<ProjectStatus>),
     ProjectSaved(Result<Project, String>),
+    HostSaved(Result<String, String>),
     /// The connection to the daemon broke; reconnecting.
     DaemonLost,
     DaemonBack,
@@ -34,8 +35,11 @@ pub enum Effect {
     /// Tell the daemon which panes to send frames of.
     Watch(Vec<Watch>),
     Attach(TaskId),
-    /// Probe agents and re-check project paths.
-    Probe,
+    /// Probe one host's agents (all configured hosts when `None`) and
+    /// re-check project paths.
+    Probe(Option<String>),
+    /// Append a host to the config file and tell the daemon.
+    SaveHost(HostConfig),
     /// Append a project to the config file.
     SaveProject(Project),
     Exit,

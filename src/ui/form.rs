@@ -152,6 +152,7 @@ impl DispatchForm {
             Field::Project => {
                 self.project = step(self.project, state.projects.len());
                 self.worktree = self.worktree_possible(state);
+                self.agent = 0; // the agents offered are the new project's host's
             }
             Field::Agent => self.agent = step(self.agent, state.catalog.agents().len()),
             Field::Mode => {
@@ -178,7 +179,8 @@ pub fn build_request(
         .projects
         .get(form.project)
         .ok_or("no project selected; add one under [[project]] in config.toml")?;
-    let rows = state.agent_rows();
+    let host = state.project_host(form.project);
+    let rows = state.agent_rows_on(host);
     let agent = rows.get(form.agent).ok_or("no agent selected")?.agent;
     let workspace = if form.worktree {
         if !form.worktree_possible(state) {
@@ -196,10 +198,11 @@ pub fn build_request(
     };
     let task = TaskSpec {
         project,
+        host,
         agent,
         mode: form.mode,
         prompt: form.prompt_text(),
         workspace,
     };
-    dispatch::request(&task, state.probe.as_ref(), size)
+    dispatch::request(&task, state.probe(host), size)
 }

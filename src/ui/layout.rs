@@ -14,6 +14,7 @@ pub fn too_small(area: Rect) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dashboard {
     pub projects: Rect,
+    pub hosts: Rect,
     pub agents: Rect,
     pub tasks: Rect,
     /// The live pane's frame; `pane_inner` is what the PTY gets.
@@ -22,20 +23,23 @@ pub struct Dashboard {
     pub status: Rect,
 }
 
-pub fn dashboard(area: Rect, projects: usize) -> Dashboard {
+pub fn dashboard(area: Rect, projects: usize, hosts: usize) -> Dashboard {
     let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     let left_width = (main.width / 3).clamp(34, 48);
     let [left, pane] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(1)]).areas(main);
     let project_rows = (projects.max(1) as u16 + 2).min(left.height / 4).max(3);
-    let [projects, agents, tasks] = Layout::vertical([
+    let host_rows = (hosts.max(1) as u16 + 2).min(left.height / 5).max(3);
+    let [projects, hosts, agents, tasks] = Layout::vertical([
         Constraint::Length(project_rows),
-        Constraint::Percentage(40),
+        Constraint::Length(host_rows),
+        Constraint::Percentage(35),
         Constraint::Min(4),
     ])
     .areas(left);
     Dashboard {
         projects,
+        hosts,
         agents,
         tasks,
         pane,
@@ -119,7 +123,7 @@ mod tests {
 
     #[test]
     fn dashboard_fits_and_pane_is_inside() {
-        let d = dashboard(Rect::new(0, 0, 120, 40), 2);
+        let d = dashboard(Rect::new(0, 0, 120, 40), 2, 1);
         assert_eq!(d.status, Rect::new(0, 39, 120, 1));
         assert!(d.pane.width > 70);
         assert_eq!(d.pane_inner.height, d.pane.height - 2);

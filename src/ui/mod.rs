@@ -5,6 +5,7 @@
 pub mod action;
 mod attach;
 pub mod form;
+mod hosts_actions;
 pub mod layout;
 pub mod review;
 mod review_actions;
@@ -84,8 +85,11 @@ impl App {
         if let Some(project) = offer {
             self.state.modal = Some(Modal::OfferProject(project));
         }
-        self.state.probing = true;
-        self.perform(Effect::Probe);
+        let mut first = Vec::new();
+        hosts_actions::probe(&mut self.state, None, &mut first);
+        for effect in first {
+            self.perform(effect);
+        }
 
         let mut input = Some(EventStream::new());
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -187,13 +191,28 @@ impl App {
         match effect {
             Effect::Send(command) => self.client.send(command),
             Effect::Watch(watches) => self.client.watch(watches),
-            Effect::Probe => {
-                self.client.send(Command::Probe { host: None });
-                let projects = self.state.projects.clone();
-                let tx = self.actions.clone();
-                tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(Action::ProjectsChecked(check_projects(&projects)));
-                });
+            Effect::Probe(host) => {
+                let everything = host.is_none();
+                self.client.send(Command::Probe { host });
+                if everything {
+                    let projects = self.state.projects.clone();
+                    let tx = self.actions.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let _ = tx.send(Action::ProjectsChecked(check_projects(&projects)));
+                    });
+                }
+            }
+            Effect::SaveHost(host) => {
+                let name = host.name.clone();
+                let saved = self
+                    .config
+                    .add_host(host)
+                    .map(|_| name.clone())
+                    .map_err(|e| format!("cannot save {}: {e}", self.config.path.display()));
+                if saved.is_ok() {
+                    self.configure_daemon();
+                }
+                let _ = self.actions.send(Action::HostSaved(saved));
             }
             Effect::SaveProject(project) => {
                 let saved = self
@@ -258,12 +277,20 @@ async fn next_input(input: &mut Option<EventStream>) -> Option<std::io::Result<T
     }
 }
 
+/// What the local file system says about each project (remote ones are
+/// checked on their host when a task starts).
 pub fn check_projects(projects: &[Project]) -> Vec<ProjectStatus> {
     projects
         .iter()
-        .map(|p| ProjectStatus {
-            exists: p.path.is_dir(),
-            git: p.path.join(".git").exists(),
+        .map(|p| match p.host {
+            Some(_) => ProjectStatus {
+                exists: true,
+                git: true,
+            },
+            None => ProjectStatus {
+                exists: p.path.is_dir(),
+                git: p.path.join(".git").exists(),
+            },
         })
         .collect()
 }

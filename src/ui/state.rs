@@ -1,7 +1,7 @@
 //! Everything the dashboard shows, in one place. Only `update` mutates it;
 //! views read it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ratatui::layout::Rect;
 
@@ -13,14 +13,16 @@ use crate::config::{Config, Project, Settings};
 use crate::daemon::protocol::Watch;
 use crate::git::LossReport;
 use crate::host::PtySize;
+use crate::host::local::LOCAL;
 use crate::keymap::Keymap;
 use crate::probe::{AgentProbe, HostProbe};
-use crate::supervisor::Level;
 use crate::supervisor::task::{TaskId, TaskRecord};
+use crate::supervisor::{HostInfo, HostState, Level, Question};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     Projects,
+    Hosts,
     Agents,
     Tasks,
 }
@@ -46,6 +48,19 @@ pub enum Modal {
     /// Started inside a git repo with no projects: offer it.
     OfferProject(Project),
     Help,
+    /// Typing a host to add: an alias or `user@host:port`.
+    AddHost {
+        input: String,
+        error: Option<String>,
+    },
+}
+
+/// A question from the daemon only a person can answer, with what is typed.
+pub struct Prompt {
+    pub id: u64,
+    pub question: Question,
+    /// The passphrase being typed (never drawn, only counted).
+    pub input: String,
 }
 
 #[derive(Debug, Clone)]
@@ -80,8 +95,15 @@ pub struct State {
     pub settings: Settings,
     pub projects: Vec<Project>,
     pub project_status: Vec<ProjectStatus>,
-    pub probe: Option<HostProbe>,
-    pub probing: bool,
+    /// The hosts one can pick; this machine first.
+    pub hosts: Vec<HostInfo>,
+    pub selected_host: usize,
+    /// The latest probe of each host.
+    pub probes: BTreeMap<String, HostProbe>,
+    /// Hosts with a probe in flight.
+    pub probing: BTreeSet<String>,
+    /// Open questions, oldest first; the first is shown over everything.
+    pub prompts: Vec<Prompt>,
     /// Newest first.
     pub tasks: Vec<TaskRecord>,
     pub selected_task: Option<TaskId>,
@@ -110,8 +132,16 @@ impl State {
             settings: config.settings.clone(),
             projects: config.projects.clone(),
             project_status: vec![ProjectStatus::default(); config.projects.len()],
-            probe: None,
-            probing: false,
+            hosts: vec![HostInfo {
+                name: LOCAL.into(),
+                destination: "this machine".into(),
+                configured: true,
+                state: HostState::Local,
+            }],
+            selected_host: 0,
+            probes: BTreeMap::new(),
+            probing: BTreeSet::new(),
+            prompts: Vec::new(),
             tasks: Vec::new(),
             selected_task: None,
             selected_project: 0,
@@ -129,19 +159,45 @@ impl State {
         }
     }
 
-    /// Catalog agents with probe results: installed ones first, then by catalog order.
+    /// The host selected in the hosts list (its agents are listed).
+    pub fn host(&self) -> &str {
+        self.hosts
+            .get(self.selected_host)
+            .map_or(LOCAL, |h| h.name.as_str())
+    }
+
+    pub fn probe(&self, host: &str) -> Option<&HostProbe> {
+        self.probes.get(host)
+    }
+
+    /// Catalog agents with the selected host's probe results.
     pub fn agent_rows(&self) -> Vec<AgentRow<'_>> {
+        self.agent_rows_on(self.host())
+    }
+
+    /// Catalog agents with `host`'s probe results: installed ones first,
+    /// then in catalog order.
+    pub fn agent_rows_on(&self, host: &str) -> Vec<AgentRow<'_>> {
+        let probe = self.probe(host);
         let mut rows: Vec<AgentRow> = self
             .catalog
             .agents()
             .iter()
             .map(|agent| AgentRow {
                 agent,
-                probe: self.probe.as_ref().and_then(|p| p.agent(&agent.id)),
+                probe: probe.and_then(|p| p.agent(&agent.id)),
             })
             .collect();
         rows.sort_by_key(|r| !r.found());
         rows
+    }
+
+    /// The host a project lives on.
+    pub fn project_host(&self, project: usize) -> &str {
+        self.projects
+            .get(project)
+            .and_then(|p| p.host.as_deref())
+            .unwrap_or(LOCAL)
     }
 
     pub fn task(&self, id: TaskId) -> Option<&TaskRecord> {
@@ -163,7 +219,7 @@ impl State {
     }
 
     pub fn dashboard(&self) -> layout::Dashboard {
-        layout::dashboard(self.area, self.projects.len())
+        layout::dashboard(self.area, self.projects.len(), self.hosts.len())
     }
 
     /// The tasks shown in grid mode (a window around the selection) with their cells.

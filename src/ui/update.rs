@@ -8,12 +8,11 @@ use ratatui::layout::{Position, Rect};
 use super::action::{Action, Effect};
 use super::form::{DispatchForm, FormOutcome, build_request};
 use super::layout;
-use super::review_actions;
 use super::state::{Focus, Modal, State, View};
+use super::{hosts_actions, review_actions};
 use crate::daemon::client::Frames;
 use crate::daemon::protocol::Watch;
 use crate::host::PtySize;
-use crate::host::local::LOCAL;
 use crate::keymap::Command as Key;
 use crate::supervisor::task::TaskId;
 use crate::supervisor::{Command, Event, Level};
@@ -57,6 +56,15 @@ pub fn update(state: &mut State, action: Action, frames: &Frames) -> Vec<Effect>
             state.notify(Level::Info, format!("added project {}", project.name));
         }
         Action::ProjectSaved(Err(e)) => state.notify(Level::Error, e),
+        Action::HostSaved(Ok(name)) => {
+            state.notify(Level::Info, format!("added host {name}; connecting…"));
+            if let Some(i) = state.hosts.iter().position(|h| h.name == name) {
+                state.selected_host = i;
+            }
+            effects.push(Effect::Send(Command::Connect { host: name.clone() }));
+            hosts_actions::probe(state, Some(name), &mut effects);
+        }
+        Action::HostSaved(Err(e)) => state.notify(Level::Error, e),
         Action::DaemonLost => state.notify(Level::Error, "lost the daemon; reconnecting…"),
         Action::DaemonBack => {
             // A new daemon knows nothing of this client: watch and size again.
@@ -70,13 +78,25 @@ pub fn update(state: &mut State, action: Action, frames: &Frames) -> Vec<Effect>
 }
 
 fn on_key(state: &mut State, key: KeyEvent, frames: &Frames, effects: &mut Vec<Effect>) {
-    if state.shutting_down {
+    if state.shutting_down || hosts_actions::on_prompt_key(state, key, effects) {
         return;
     }
     match state.modal.take() {
         Some(Modal::Dispatch(form)) => on_form_key(state, form, key, effects),
         Some(Modal::Help) => {}
         Some(Modal::Review(review)) => review_actions::on_key(state, review, key, effects),
+        Some(Modal::AddHost { mut input, .. }) => {
+            match hosts_actions::on_add_host_key(&mut input, key, effects) {
+                Ok(false) => {}
+                Ok(true) => state.modal = Some(Modal::AddHost { input, error: None }),
+                Err(error) => {
+                    state.modal = Some(Modal::AddHost {
+                        input,
+                        error: Some(error),
+                    })
+                }
+            }
+        }
         Some(Modal::ConfirmDiscard { id, .. }) => {
             if confirmed(key) {
                 effects.push(Effect::Send(Command::Discard { id, force: true }));
@@ -190,11 +210,12 @@ fn on_command(state: &mut State, command: Key, frames: &Frames, effects: &mut Ve
             None => state.notify(Level::Info, "no task selected"),
         },
         Key::Reprobe => {
-            if !state.probing {
-                state.probing = true;
-                effects.push(Effect::Probe);
-            }
+            let host = (state.focus == Focus::Hosts).then(|| state.host().to_string());
+            hosts_actions::probe(state, host, effects);
         }
+        Key::Install => hosts_actions::install(state, effects),
+        Key::AddHost => hosts_actions::add_host(state),
+        Key::Connect => hosts_actions::connect(state, effects),
         Key::Grid => {
             state.view = match state.view {
                 View::Dashboard => View::Grid,
@@ -213,10 +234,14 @@ fn on_command(state: &mut State, command: Key, frames: &Frames, effects: &mut Ve
             }
         }
         Key::FocusNext | Key::FocusPrev => {
-            let order = [Focus::Projects, Focus::Agents, Focus::Tasks];
+            let order = [Focus::Projects, Focus::Hosts, Focus::Agents, Focus::Tasks];
             let i = order.iter().position(|f| *f == state.focus).unwrap_or(0);
-            let delta = if command == Key::FocusNext { 1 } else { 2 };
-            state.focus = order[(i + delta) % 3];
+            let delta = if command == Key::FocusNext {
+                1
+            } else {
+                order.len() - 1
+            };
+            state.focus = order[(i + delta) % order.len()];
         }
         Key::Up | Key::Down | Key::Left | Key::Right => move_selection(state, command),
         Key::ScrollUp | Key::ScrollDown | Key::ScrollBottom => {
@@ -267,6 +292,9 @@ fn move_selection(state: &mut State, command: Key) {
     match state.focus {
         Focus::Projects => {
             state.selected_project = step(state.selected_project, delta, state.projects.len())
+        }
+        Focus::Hosts => {
+            state.selected_host = step(state.selected_host, delta, state.hosts.len());
         }
         Focus::Agents => {
             state.selected_agent = step(state.selected_agent, delta, state.catalog.agents().len())
@@ -335,6 +363,12 @@ fn on_mouse(state: &mut State, mouse: MouseEvent, frames: &Frames) {
                     state.selected_project,
                 ),
                 (
+                    Focus::Hosts,
+                    d.hosts,
+                    state.hosts.len(),
+                    state.selected_host,
+                ),
+                (
                     Focus::Agents,
                     d.agents,
                     state.catalog.agents().len(),
@@ -358,6 +392,7 @@ fn on_mouse(state: &mut State, mouse: MouseEvent, frames: &Frames) {
                 if row < len {
                     match focus {
                         Focus::Projects => state.selected_project = row,
+                        Focus::Hosts => state.selected_host = row,
                         Focus::Agents => state.selected_agent = row,
                         Focus::Tasks => state.selected_task = Some(state.tasks[row].id),
                     }
@@ -380,12 +415,21 @@ fn layout_outer(inner: Rect) -> Rect {
 
 fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
     match event {
-        Event::Snapshot { mut tasks, probes } => {
+        Event::Snapshot {
+            mut tasks,
+            probes,
+            hosts,
+            prompts,
+        } => {
             tasks.sort_by_key(|t| std::cmp::Reverse(t.id));
             state.selected_task = tasks.first().map(|t| t.id);
             state.tasks = tasks;
-            if let Some(probe) = probes.into_iter().find(|p| p.host == LOCAL) {
-                state.probe = Some(probe);
+            state.probes = probes.into_iter().map(|p| (p.host.clone(), p)).collect();
+            if !hosts.is_empty() {
+                hosts_actions::on_event(state, Event::Hosts(hosts));
+            }
+            for (id, question) in prompts {
+                hosts_actions::on_event(state, Event::Prompt { id, question });
             }
         }
         Event::Task(record) => match state.tasks.iter_mut().find(|t| t.id == record.id) {
@@ -410,15 +454,11 @@ fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
             }
             state.notify(Level::Info, format!("discarded task #{id}"));
         }
-        Event::Probe(probe) => {
-            if probe.host == LOCAL {
-                state.probing = false;
-                if let Some(error) = &probe.error {
-                    state.notify(Level::Error, error.clone());
-                }
-                state.probe = Some(probe);
-            }
-        }
+        Event::Probe(_)
+        | Event::Hosts(_)
+        | Event::HostState { .. }
+        | Event::Prompt { .. }
+        | Event::PromptClosed { .. } => hosts_actions::on_event(state, event),
         Event::Notice { level, message } => state.notify(level, message),
         Event::ShutDown => effects.push(Effect::Exit),
     }

@@ -237,6 +237,41 @@ impl Tui {
         self.wait_until(&format!("{text:?}"), |s| s.contents().contains(text));
     }
 
+    /// The value shown by a `◂ value ▸` selector on the line starting `label`.
+    pub fn selector(&self, label: &str) -> String {
+        let screen = self.screen();
+        let line = screen
+            .lines()
+            .find(|l| {
+                let at = |needle: &str| l.find(needle);
+                matches!((at(&format!(" {label} ")), at("◂")), (Some(a), Some(b)) if a < b)
+            })
+            .unwrap_or("")
+            .to_string();
+        line.split('◂')
+            .nth(1)
+            .and_then(|r| r.split('▸').next())
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    }
+
+    /// In the open dispatch dialog, with `label`'s selector focused, cycles
+    /// it (→) until it shows `value`.
+    pub fn cycle_to(&mut self, label: &str, value: &str) {
+        for _ in 0..40 {
+            let current = self.selector(label);
+            if current == value {
+                return;
+            }
+            self.send("\x1b[C");
+            self.wait_until(&format!("{label} to change"), |s| {
+                !s.contents().contains(&format!("◂ {current} ▸"))
+            });
+        }
+        panic!("{label} never showed {value}; screen:\n{}", self.screen());
+    }
+
     pub fn wait_gone(&self, text: &str) {
         self.wait_until(&format!("{text:?} to disappear"), |s| {
             !s.contents().contains(text)

@@ -60,6 +60,10 @@ pub async fn prepare_and_spawn(
     let worktree = match &request.workspace {
         WorkspaceChoice::InPlace => None,
         WorkspaceChoice::Worktree { base } => {
+            let root = match remote_root(host, root).await {
+                Ok(root) => root,
+                Err(e) => return (None, Err(e)),
+            };
             let made = git::create_worktree(
                 host,
                 &WorktreeRequest {
@@ -88,6 +92,37 @@ pub async fn prepare_and_spawn(
     };
     let result = host.spawn_pty(spec).await.map_err(|e| e.to_string());
     (worktree, result)
+}
+
+/// Worktrees on this machine go under the data directory; on an SSH host,
+/// under the remote user's `~/.local/share/flightdeck/worktrees`, keeping
+/// the project's directory name from `root`.
+async fn remote_root(host: &dyn Host, root: PathBuf) -> Result<PathBuf, String> {
+    if host.name() == crate::host::local::LOCAL {
+        return Ok(root);
+    }
+    let spec = crate::host::RunSpec::new(
+        ["sh", "-c", "printf '%s' \"$HOME\""],
+        Duration::from_secs(30),
+    );
+    let out = host
+        .run(spec)
+        .await
+        .map_err(|e| format!("cannot find the home directory on {}: {e}", host.name()))?;
+    let home = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !home.starts_with('/') {
+        return Err(format!(
+            "{} reports no usable $HOME ({home:?})",
+            host.name()
+        ));
+    }
+    let project = root
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    Ok(PathBuf::from(home)
+        .join(".local/share/flightdeck/worktrees")
+        .join(project))
 }
 
 /// Runs `setup` (the user's own shell command, from their config) before
@@ -124,9 +159,9 @@ impl Supervisor {
         self.config.paths.data_dir.join("worktrees").join(name)
     }
 
-    fn host_of(&self, id: TaskId) -> Option<Arc<dyn Host>> {
-        let record = self.records.get(&id)?;
-        self.hosts.get(&record.host).cloned()
+    fn host_of(&mut self, id: TaskId) -> Option<Arc<dyn Host>> {
+        let name = self.records.get(&id)?.host.clone();
+        self.hosts.get(&name).ok()
     }
 
     fn spawn_job<F>(&self, job: F)
@@ -180,7 +215,7 @@ impl Supervisor {
         });
     }
 
-    fn worktree_of(&self, id: TaskId) -> Option<(Worktree, Arc<dyn Host>)> {
+    fn worktree_of(&mut self, id: TaskId) -> Option<(Worktree, Arc<dyn Host>)> {
         let worktree = self.records.get(&id)?.workspace.worktree.clone()?;
         Some((worktree, self.host_of(id)?))
     }
@@ -240,9 +275,8 @@ impl Supervisor {
             let message = format!("task #{id} is still running; stop it before discarding it");
             return self.notice(Level::Error, message);
         }
-        let (Some((worktree, host)), Some(repo)) =
-            (self.worktree_of(id), record.workspace.repo.clone())
-        else {
+        let repo = record.workspace.repo.clone();
+        let (Some((worktree, host)), Some(repo)) = (self.worktree_of(id), repo) else {
             return self.workspace_done(Done::Discarded { id, result: Ok(()) });
         };
         if force {
@@ -274,7 +308,7 @@ impl Supervisor {
             })
             .collect();
         for (host, repo, root) in roots {
-            let Some(host) = self.hosts.get(&host).cloned() else {
+            let Ok(host) = self.hosts.get(&host) else {
                 continue;
             };
             self.spawn_job(async move {

@@ -2,11 +2,12 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState};
 
 use super::theme;
+use crate::supervisor::HostState;
 use crate::supervisor::task::{Applied, Workspace, format_duration};
 use crate::ui::layout;
 use crate::ui::state::{Focus, State};
@@ -54,7 +55,11 @@ pub fn projects(frame: &mut Frame, area: Rect, state: &State) {
             } else if !status.git {
                 spans.push(Span::styled("not git ", theme::dim()));
             }
-            spans.push(Span::styled(p.path.display().to_string(), theme::dim()));
+            let place = match &p.host {
+                Some(host) => format!("{host}:{}", p.path.display()),
+                None => p.path.display().to_string(),
+            };
+            spans.push(Span::styled(place, theme::dim()));
             ListItem::new(Line::from(spans))
         })
         .collect::<Vec<_>>();
@@ -72,6 +77,76 @@ pub fn projects(frame: &mut Frame, area: Rect, state: &State) {
         block(title, focused),
         items,
         state.selected_project,
+        focused,
+    );
+}
+
+pub fn hosts(frame: &mut Frame, area: Rect, state: &State) {
+    let focused = state.focus == Focus::Hosts;
+    let width = state
+        .hosts
+        .iter()
+        .map(|h| h.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let items = state
+        .hosts
+        .iter()
+        .map(|h| {
+            let (dot, style, detail) = match &h.state {
+                HostState::Local => ("●", theme::ok(), h.destination.clone()),
+                HostState::Connected { rtt_ms } => ("●", theme::ok(), format!("{rtt_ms} ms")),
+                HostState::Connecting => (
+                    "◌",
+                    Style::default().fg(Color::Yellow),
+                    "connecting…".into(),
+                ),
+                HostState::Idle => ("○", theme::dim(), h.destination.clone()),
+                HostState::Failed { error } => ("✗", theme::error(), error.clone()),
+            };
+            let agents = state
+                .probe(&h.name)
+                .filter(|p| p.error.is_none())
+                .map(|p| format!("{} agents ", p.agents.iter().filter(|a| a.found).count()))
+                .unwrap_or_default();
+            let name_style = if h.configured {
+                Style::default()
+            } else {
+                theme::dim()
+            };
+            ListItem::new(Line::from(vec![
+                Span::styled(format!(" {dot} "), style),
+                Span::styled(format!("{:<width$} ", h.name), name_style),
+                Span::styled(agents, Style::default().fg(theme::ACCENT)),
+                Span::styled(
+                    detail,
+                    if matches!(h.state, HostState::Failed { .. }) {
+                        theme::error()
+                    } else {
+                        theme::dim()
+                    },
+                ),
+            ]))
+        })
+        .collect::<Vec<_>>();
+    let connected = state
+        .hosts
+        .iter()
+        .filter(|h| matches!(h.state, HostState::Local | HostState::Connected { .. }))
+        .count();
+    let title = Line::from(vec![
+        Span::styled(" Hosts ", theme::title(focused)),
+        Span::styled(
+            format!("{connected}/{} up ", state.hosts.len()),
+            theme::dim(),
+        ),
+    ]);
+    render_list(
+        frame,
+        area,
+        block(title, focused),
+        items,
+        state.selected_host,
         focused,
     );
 }
@@ -113,11 +188,13 @@ pub fn agents(frame: &mut Frame, area: Rect, state: &State) {
         })
         .collect::<Vec<_>>();
     let found = rows.iter().filter(|r| r.found()).count();
-    let status = match (&state.probe, state.probing) {
+    let host = state.host();
+    let probing = state.probing.contains(host);
+    let status = match (state.probe(host), probing) {
         (_, true) => "probing…".to_string(),
         (Some(p), false) if p.error.is_some() => {
             let title = Line::from(vec![
-                Span::styled(" Agents ", theme::title(focused)),
+                Span::styled(format!(" Agents on {host} "), theme::title(focused)),
                 Span::styled("probe failed (r retries) ", theme::error()),
             ]);
             let error = p.error.clone().unwrap_or_default();
@@ -132,10 +209,10 @@ pub fn agents(frame: &mut Frame, area: Rect, state: &State) {
             rows.len(),
             format_duration(state.now_ms.saturating_sub(p.probed_ms))
         ),
-        (None, false) => "not probed".to_string(),
+        (None, false) => "not probed (r)".to_string(),
     };
     let title = Line::from(vec![
-        Span::styled(" Agents ", theme::title(focused)),
+        Span::styled(format!(" Agents on {host} "), theme::title(focused)),
         Span::styled(format!("{status} "), theme::dim()),
     ]);
     render_list(

@@ -28,6 +28,7 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
         View::Dashboard => {
             let d = state.dashboard();
             lists::projects(frame, d.projects, state);
+            lists::hosts(frame, d.hosts, state);
             lists::agents(frame, d.agents, state);
             lists::tasks(frame, d.tasks, state);
             match state.selected_task() {
@@ -62,6 +63,9 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
     match &state.modal {
         Some(Modal::Dispatch(form)) => modal::dispatch(frame, area, state, form),
         Some(Modal::Help) => modal::help(frame, area, state),
+        Some(Modal::AddHost { input, error }) => {
+            modal::add_host(frame, area, input, error.as_deref())
+        }
         Some(Modal::Review(review)) => {
             let title = match state.task(review.task) {
                 Some(t) => format!("Review #{} · {} · {}", t.id, t.agent, t.project),
@@ -126,6 +130,9 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
         ),
         None => {}
     }
+    if let Some(prompt) = state.prompts.first() {
+        modal::prompt(frame, area, prompt);
+    }
     if state.shutting_down {
         let n = state.live_tasks();
         modal::message(frame, area, "Quitting", &format!("stopping {n} task(s)…"));
@@ -163,7 +170,16 @@ fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
             Command::Help,
             Command::Quit,
         ],
+        (_, Focus::Hosts) => &[
+            Command::Connect,
+            Command::Reprobe,
+            Command::AddHost,
+            Command::FocusNext,
+            Command::Help,
+            Command::Quit,
+        ],
         (_, Focus::Agents) => &[
+            Command::Install,
             Command::Reprobe,
             Command::NewTask,
             Command::FocusNext,

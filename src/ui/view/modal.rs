@@ -7,9 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::theme;
+use crate::supervisor::Question;
 use crate::ui::form::{DispatchForm, Field};
 use crate::ui::layout;
-use crate::ui::state::State;
+use crate::ui::state::{Prompt, State};
 
 fn frame_box(frame: &mut Frame, area: Rect, title: &str) -> Rect {
     frame.render_widget(Clear, area);
@@ -46,7 +47,7 @@ pub fn dispatch(frame: &mut Frame, area: Rect, state: &State, form: &DispatchFor
     ])
     .areas(inner.inner(ratatui::layout::Margin::new(1, 0)));
 
-    let rows = state.agent_rows();
+    let rows = state.agent_rows_on(state.project_host(form.project));
     let project_value = state
         .projects
         .get(form.project)
@@ -223,6 +224,99 @@ pub fn confirm(
     ];
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: true }),
+        inner.inner(ratatui::layout::Margin::new(1, 0)),
+    );
+}
+
+/// A question from the daemon: trust a new host key, or a passphrase.
+pub fn prompt(frame: &mut Frame, area: Rect, prompt: &Prompt) {
+    let (title, lines, keys): (&str, Vec<Line>, &[(&str, &str)]) = match &prompt.question {
+        Question::TrustHostKey {
+            alias,
+            host,
+            key_type,
+            fingerprint,
+            known_hosts_file,
+        } => (
+            "Unknown host",
+            vec![
+                Line::styled(
+                    format!("{alias} ({host}) is not in your known hosts."),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Line::raw(format!("Its {key_type} key fingerprint is")),
+                Line::styled(fingerprint.clone(), Style::default().fg(theme::ACCENT)),
+                Line::styled(
+                    format!("Trust it and record it in {}?", known_hosts_file.display()),
+                    theme::dim(),
+                ),
+            ],
+            &[("y", "trust"), ("n", "refuse")],
+        ),
+        Question::Passphrase {
+            alias,
+            key,
+            attempt,
+        } => (
+            "Passphrase",
+            vec![
+                Line::styled(
+                    format!("{} needs its passphrase (for {alias})", key.display()),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Line::styled(
+                    if *attempt > 1 {
+                        format!("attempt {attempt} of 3: the last one was wrong")
+                    } else {
+                        String::new()
+                    },
+                    theme::error(),
+                ),
+                Line::raw(format!(
+                    "passphrase: {}",
+                    "•".repeat(prompt.input.chars().count())
+                )),
+                Line::styled("It is used once and never written anywhere.", theme::dim()),
+            ],
+            &[("Enter", "unlock"), ("Esc", "skip this key")],
+        ),
+    };
+    let inner = frame_box(frame, layout::centered(area, 76, 9), title);
+    let mut lines = lines;
+    let mut spans = Vec::new();
+    for (key, what) in keys {
+        spans.push(Span::styled(format!(" {key} "), theme::key()));
+        spans.push(Span::raw(format!(" {what}   ")));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(spans));
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }),
+        inner.inner(ratatui::layout::Margin::new(1, 0)),
+    );
+}
+
+pub fn add_host(frame: &mut Frame, area: Rect, input: &str, error: Option<&str>) {
+    let inner = frame_box(frame, layout::centered(area, 70, 7), "Add host");
+    let lines = vec![
+        Line::raw("An alias from ~/.ssh/config, or user@host:port"),
+        Line::from(vec![
+            Span::styled("host: ", theme::dim()),
+            Span::styled(
+                format!("{input}▏"),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+        ]),
+        Line::styled(error.unwrap_or("").to_string(), theme::error()),
+        Line::from(vec![
+            Span::styled(" Enter ", theme::key()),
+            Span::raw(" add and connect   "),
+            Span::styled(" Esc ", theme::key()),
+            Span::raw(" cancel"),
+        ]),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines),
         inner.inner(ratatui::layout::Margin::new(1, 0)),
     );
 }

@@ -1,0 +1,193 @@
+//! End to end, issue 4: a real sshd on loopback, a test user as the remote
+//! login, and the real binary in a PTY. Trust a new host from the TUI, see
+//! its agents, dispatch on a remote project, attach and answer, stop (the
+//! remote process tree goes), review and apply; and a host that dies.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::sshd::{Sshd, TestUser, keygen, public_of, run_ok};
+use common::{Sandbox, Tui, fake_agent_bin, wait_for_condition};
+
+const CTRL_S: &str = "\x13";
+const DETACH: &str = "\x1d";
+
+struct Remote {
+    sshd: Sshd,
+    user: TestUser,
+    repo: PathBuf,
+}
+
+/// sshd, a test user with the fake agent in ~/.local/bin and a git repo in
+/// its home, and the sandbox's key authorized.
+fn remote(sandbox: &Sandbox) -> Remote {
+    let sshd = Sshd::start();
+    let user = TestUser::create("/bin/sh");
+    let agent = std::fs::read(fake_agent_bin()).unwrap();
+    user.install(".local/bin/fake-agent", &agent, 0o755);
+    let repo = user.home.join("proj");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("README.md"), "remote project\n").unwrap();
+    let git = |args: &[&str]| {
+        let mut all = vec!["-C", repo.to_str().unwrap()];
+        all.extend_from_slice(args);
+        run_ok("git", &all)
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "."]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "init",
+    ]);
+    user.install(".profile", b"", 0o644); // also hands the repo to the user
+    let key = sandbox.home().join(".ssh/id_ed25519");
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    keygen(&key, None);
+    sshd.authorize(&public_of(&key));
+    Remote { sshd, user, repo }
+}
+
+fn config(remote: &Remote) -> String {
+    format!(
+        "[[host]]\nname = \"box\"\nhostname = \"127.0.0.1\"\nport = {port}\nuser = \"{user}\"\n\n\
+         [[project]]\nname = \"remote\"\npath = {repo:?}\nhost = \"box\"\n\n\
+         [[agent]]\nid = \"rfake\"\nbinary = \"fake-agent\"\nheadless = [\"-p\", \"{{prompt}}\"]\n",
+        port = remote.sshd.port,
+        user = remote.user.name,
+        repo = remote.repo.display().to_string(),
+    )
+}
+
+/// Answers the trust question for `box` and waits for its agents.
+fn trust_box(tui: &mut Tui, remote: &Remote) {
+    tui.wait_for("Unknown host");
+    tui.wait_for(&remote.sshd.fingerprint());
+    tui.send("y");
+    tui.wait_until("box to be probed", |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.contains(" box ") && l.contains("agents"))
+    });
+}
+
+fn processes_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(marker))
+                .unwrap_or(false)
+        })
+        .count()
+}
+
+#[test]
+fn trust_dispatch_attach_stop_and_apply_on_a_remote_host() {
+    let sandbox = Sandbox::new();
+    let remote = remote(&sandbox);
+    sandbox.write_config(&config(&remote));
+    let mut tui = sandbox.spawn(&[], 140, 42, &[]);
+    trust_box(&mut tui, &remote);
+    let known = std::fs::read_to_string(sandbox.home().join(".ssh/known_hosts")).unwrap();
+    assert!(
+        known.contains(&format!("[127.0.0.1]:{}", remote.sshd.port)),
+        "{known}"
+    );
+
+    // Dispatch on the remote project, with the agent found on the remote PATH.
+    tui.send("n");
+    tui.wait_for("New task");
+    tui.send("\t"); // prompt → project
+    tui.cycle_to("Project", "remote");
+    tui.send("\t"); // → agent
+    tui.cycle_to("Agent", "rfake");
+    tui.send("\x1b[Z\x1b[Z"); // back to the prompt
+    tui.send("ask write:remote.txt=hello idle sshmarker");
+    tui.send(CTRL_S);
+    tui.wait_for("Proceed with the plan? [y/n]");
+    tui.wait_for("#1 rfake · remote · running");
+    let worktree = remote
+        .user
+        .home
+        .join(".local/share/flightdeck/worktrees/remote/1");
+    tui.wait_for(&format!("cwd: {}", worktree.display()));
+
+    // Attach, type into the remote agent, detach.
+    tui.send("\r");
+    tui.wait_for("attached to #1");
+    tui.send("over ssh\r");
+    tui.wait_for("answer: over ssh");
+    tui.send(DETACH);
+    tui.wait_for("detached from #1");
+    assert!(processes_with("sshmarker") > 0);
+
+    // Stop: the whole remote process tree goes.
+    tui.send("x");
+    tui.wait_for("Stop task #1");
+    tui.send("y");
+    tui.wait_for("stopped");
+    wait_for_condition("the remote agent to be gone", || {
+        processes_with("sshmarker") == 0
+    });
+
+    // Review and apply, git running on the host.
+    let (code, diff, err) = sandbox.cli(&["diff", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        diff.contains("+++ b/remote.txt") && diff.contains("+hello"),
+        "{diff}"
+    );
+    let (code, out, err) = sandbox.cli(&["apply", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("applied 1 file(s)"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(remote.repo.join("remote.txt")).unwrap(),
+        "hello"
+    );
+}
+
+#[test]
+fn a_host_that_dies_mid_task_shows_and_the_ui_stays_responsive() {
+    let sandbox = Sandbox::new();
+    let mut remote = remote(&sandbox);
+    // Known already: no question this time.
+    let known = format!("{}\n", remote.sshd.known_hosts_line());
+    std::fs::write(sandbox.home().join(".ssh/known_hosts"), known).unwrap();
+    sandbox.write_config(&config(&remote));
+    let (code, out, err) = sandbox.cli(&[
+        "dispatch",
+        "--project",
+        "remote",
+        "--agent",
+        "rfake",
+        "--in-place",
+        "lines=2 idle",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let id = out.trim().to_string();
+    let mut tui = sandbox.spawn(&[], 140, 42, &[]);
+    tui.wait_for("idle: waiting");
+    remote.sshd.kill();
+    tui.wait_until("the task to show the lost connection", |s| {
+        let text = s.contents();
+        text.contains(&format!("#{id} rfake · remote · failed")) && text.contains("lost")
+    });
+    tui.wait_until("box to show as failed", |s| {
+        s.contents().lines().any(|l| l.contains("✗ box"))
+    });
+    tui.send("?");
+    tui.wait_for("Help");
+}
