@@ -191,3 +191,66 @@ fn a_host_that_dies_mid_task_shows_and_the_ui_stays_responsive() {
     tui.send("?");
     tui.wait_for("Help");
 }
+
+#[test]
+fn add_a_host_install_an_agent_there_and_probe_it_from_the_cli() {
+    let sandbox = Sandbox::new();
+    let remote = remote(&sandbox);
+    // An agent that is missing on the host, with an install recipe.
+    sandbox.write_config(
+        "[[agent]]\nid = \"tool\"\nbinary = \"fd-tool\"\n\
+         install = [\"sh\", \"-c\", \"cp ~/.local/bin/fake-agent ~/.local/bin/fd-tool && echo tool installed\"]\n",
+    );
+    let mut tui = sandbox.spawn(&[], 140, 44, &[]);
+    tui.wait_for("✓ fake");
+
+    // Add the host by typing user@host:port; it connects and asks to trust it.
+    tui.send("a");
+    tui.wait_for("Add host");
+    tui.send(format!(
+        "{}@127.0.0.1:{}\r",
+        remote.user.name, remote.sshd.port
+    ));
+    tui.wait_for("Unknown host");
+    tui.send("y");
+    tui.wait_until("the new host to be probed", |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.contains("127.0.0.1") && l.contains("agents"))
+    });
+    let config = std::fs::read_to_string(sandbox.fd_home().join("config/config.toml")).unwrap();
+    assert!(
+        config.contains("[[host]]\nname = \"127.0.0.1\""),
+        "{config}"
+    );
+
+    // Its agent matrix: pick the host, then the missing agent, then install.
+    tui.click("127.0.0.1");
+    tui.wait_for("Agents on 127.0.0.1");
+    tui.wait_for("· tool         not found");
+    tui.click("· tool");
+    tui.send("i");
+    tui.wait_for("tool installed");
+    tui.wait_until("tool to be found after the re-probe", |s| {
+        s.contents().contains("✓ tool")
+    });
+
+    // The CLI probes the host too (known now, so no question is needed).
+    let (code, out, err) = sandbox.cli(&["probe", "--json", "--host", "127.0.0.1"]);
+    assert_eq!(code, 0, "{err}");
+    let probes: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let tool = probes[0]["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "tool")
+        .unwrap()
+        .clone();
+    assert_eq!(tool["version"], "1.2.3", "{tool}");
+    assert!(
+        tool["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/.local/bin/fd-tool")
+    );
+}

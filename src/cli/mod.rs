@@ -31,6 +31,9 @@ enum Cmd {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Probe only this host ("local", a configured host or a ~/.ssh/config alias).
+        #[arg(long)]
+        host: Option<String>,
     },
     /// List tasks.
     Ls {
@@ -176,7 +179,7 @@ pub fn main() -> Result<ExitCode> {
             action: Some(DaemonCmd::Stop { force }),
             ..
         }) => runtime()?.block_on(daemon_cmd::stop(&paths, force)),
-        Some(Cmd::Probe { json }) => runtime()?.block_on(tasks::probe(&config, json)),
+        Some(Cmd::Probe { json, host }) => runtime()?.block_on(tasks::probe(&config, json, host)),
         Some(Cmd::Ls { json }) => runtime()?.block_on(tasks::ls(&paths, json)),
         Some(Cmd::Dispatch {
             project,

@@ -58,31 +58,65 @@ fn find(tasks: Vec<TaskRecord>, id: TaskId) -> Result<TaskRecord, Failure> {
         .ok_or_else(|| Failure::usage(format!("no task #{id}; `flightdeck ls` lists them")))
 }
 
-pub async fn probe(config: &Config, json: bool) -> CliResult {
-    let result =
-        probe::probe_host(&LocalHost, &config.catalog, config.settings.probe_timeout).await;
+/// Probes this machine and every configured SSH host (or just `--host`), all
+/// at once. SSH hosts must be known already: nobody is here to answer a
+/// question, so a new host key is refused (trust it in the dashboard).
+pub async fn probe(config: &Config, json: bool, only: Option<String>) -> CliResult {
+    let names: Vec<String> = match only {
+        Some(host) => vec![host],
+        None => std::iter::once(crate::host::local::LOCAL.to_string())
+            .chain(config.hosts.iter().map(|h| h.name.clone()))
+            .collect(),
+    };
+    let (events, _ignored) = tokio::sync::mpsc::unbounded_channel();
+    let context = crate::host::ssh::SshContext::new(
+        crate::host::ssh::SshEnv::from_process(),
+        std::sync::Arc::new(crate::host::ssh::RefusingPrompter),
+    );
+    let mut registry = crate::supervisor::HostRegistry::new(context, events);
+    registry.configure(&config.hosts);
+    let mut jobs = Vec::new();
+    for name in &names {
+        let host = registry.get(name).map_err(Failure::usage)?;
+        let (catalog, timeout) = (&config.catalog, config.settings.probe_timeout);
+        jobs.push(async move { probe::probe_host(host.as_ref(), catalog, timeout).await });
+    }
+    let results = futures::future::join_all(jobs).await;
     if json {
-        println!("{}", serde_json::to_string_pretty(&[&result])?);
+        println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
-        println!("host {} — probed in {} ms", result.host, result.duration_ms);
-        for a in &result.agents {
-            let status = match (&a.path, &a.version) {
-                (Some(path), Some(v)) => format!("{v:<10} {path}"),
-                (Some(path), None) => format!("{:<10} {path}", "?"),
-                _ => "not found".into(),
-            };
-            let acp = if a.acp == Some(true) { " acp" } else { "" };
-            let err = a
-                .error
-                .as_deref()
-                .map(|e| format!("  ({e})"))
-                .unwrap_or_default();
-            println!("  {:<14} {status}{acp}{err}", a.id);
+        for result in &results {
+            print_probe(result);
         }
     }
-    match result.error {
-        Some(e) => Err(Failure::failed(e)),
-        None => Ok(()),
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.host)))
+        .collect();
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(Failure::failed(failed.join("; "))),
+    }
+}
+
+fn print_probe(result: &HostProbe) {
+    println!("host {} — probed in {} ms", result.host, result.duration_ms);
+    if let Some(error) = &result.error {
+        println!("  {error}");
+    }
+    for a in &result.agents {
+        let status = match (&a.path, &a.version) {
+            (Some(path), Some(v)) => format!("{v:<10} {path}"),
+            (Some(path), None) => format!("{:<10} {path}", "?"),
+            _ => "not found".into(),
+        };
+        let acp = if a.acp == Some(true) { " acp" } else { "" };
+        let err = a
+            .error
+            .as_deref()
+            .map(|e| format!("  ({e})"))
+            .unwrap_or_default();
+        println!("  {:<14} {status}{acp}{err}", a.id);
     }
 }
 

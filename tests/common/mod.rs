@@ -272,6 +272,19 @@ impl Tui {
         panic!("{label} never showed {value}; screen:\n{}", self.screen());
     }
 
+    /// Clicks (left button, SGR mouse encoding) on the first `text` on screen.
+    pub fn click(&mut self, text: &str) {
+        let screen = self.screen();
+        let (row, line) = screen
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains(text))
+            .unwrap_or_else(|| panic!("{text:?} not on screen:\n{screen}"));
+        let col = line[..line.find(text).unwrap()].chars().count();
+        let (x, y) = (col + 1, row + 1);
+        self.send(format!("\x1b[<0;{x};{y}M\x1b[<0;{x};{y}m"));
+    }
+
     pub fn wait_gone(&self, text: &str) {
         self.wait_until(&format!("{text:?} to disappear"), |s| {
             !s.contents().contains(text)
