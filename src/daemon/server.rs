@@ -267,9 +267,16 @@ async fn read_client(
 ) {
     loop {
         match read_frame::<ClientMsg, _>(&mut reader).await {
-            Ok(Frame::Message(ClientMsg::Command(command))) => {
-                let _ = commands.send(*command);
-            }
+            // Keystrokes go straight to the task: the shortest path is the
+            // lowest latency when attached.
+            Ok(Frame::Message(ClientMsg::Command(command))) => match *command {
+                Command::Input { id, bytes } => {
+                    screens.send_input(id, bytes);
+                }
+                command => {
+                    let _ = commands.send(command);
+                }
+            },
             Ok(Frame::Message(ClientMsg::Watch(list))) => {
                 let new: HashMap<TaskId, Watch> = list.into_iter().map(|w| (w.id, w)).collect();
                 let old = std::mem::replace(&mut *watched.lock().unwrap(), new.clone());

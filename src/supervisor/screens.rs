@@ -87,6 +87,9 @@ impl TaskScreen {
 #[derive(Default)]
 struct Registry {
     screens: HashMap<TaskId, Arc<TaskScreen>>,
+    /// Where a running task's input goes (its writer thread); clients type
+    /// straight into it, without a trip through the supervisor loop.
+    inputs: HashMap<TaskId, std::sync::mpsc::Sender<Vec<u8>>>,
     /// Watchers of tasks whose screen does not exist (yet): an ended task
     /// whose log is being replayed, or one being dispatched.
     waiting: HashMap<TaskId, Vec<Weak<Watcher>>>,
@@ -133,7 +136,28 @@ impl Screens {
     }
 
     pub fn remove(&self, id: TaskId) {
-        self.0.write().unwrap().screens.remove(&id);
+        let mut registry = self.0.write().unwrap();
+        registry.screens.remove(&id);
+        registry.inputs.remove(&id);
+    }
+
+    /// Sets (or, with `None`, closes) the task's input; closing it ends the
+    /// writer thread once nothing else holds it.
+    pub fn set_input(&self, id: TaskId, input: Option<std::sync::mpsc::Sender<Vec<u8>>>) {
+        let mut registry = self.0.write().unwrap();
+        match input {
+            Some(input) => registry.inputs.insert(id, input),
+            None => registry.inputs.remove(&id),
+        };
+    }
+
+    /// Types `bytes` into a running task. False when it takes no input.
+    pub fn send_input(&self, id: TaskId, bytes: Vec<u8>) -> bool {
+        let registry = self.0.read().unwrap();
+        registry
+            .inputs
+            .get(&id)
+            .is_some_and(|input| input.send(bytes).is_ok())
     }
 
     pub fn unwatch(&self, id: TaskId, watcher: &Arc<Watcher>) {

@@ -7,7 +7,6 @@ use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -62,10 +61,9 @@ pub enum Internal {
     },
 }
 
+/// A task whose process may still be around (its input lives in [`Screens`]).
 struct Live {
     control: Arc<dyn PtyControl>,
-    /// Dropped when the process exits, which ends the writer thread.
-    input: Option<std_mpsc::Sender<Vec<u8>>>,
 }
 
 pub struct Supervisor {
@@ -218,9 +216,7 @@ impl Supervisor {
             Command::Dispatch(request) => self.dispatch(request),
             Command::Stop { id } => self.stop(id),
             Command::Input { id, bytes } => {
-                if let Some(input) = self.live.get(&id).and_then(|l| l.input.as_ref()) {
-                    let _ = input.send(bytes);
-                }
+                self.screens.send_input(id, bytes);
             }
             Command::Resize { id, size } => self.resize(id, size),
             Command::Replay { id, size } => self.replay(id, size),
@@ -312,6 +308,9 @@ impl Supervisor {
                         tracing::warn!(task = id, "did not end during shutdown; marked lost");
                     }
                 }
+                for id in self.live.keys() {
+                    self.screens.set_input(*id, None);
+                }
                 self.live.clear();
                 self.draining.clear();
             }
@@ -329,13 +328,12 @@ impl Supervisor {
             .records
             .get(&id)
             .is_some_and(|r| matches!(r.state, TaskState::Stopped { .. }));
-        match self.live.get_mut(&id) {
-            // Keep the control until the stop deadline, to reap the rest of
-            // the process group if it outlives the leader.
-            Some(live) if stopping_deadline_pending => live.input = None,
-            _ => {
-                self.live.remove(&id);
-            }
+        // Its input closes (ending the writer thread); the control stays
+        // until the stop deadline, to reap the rest of the process group if
+        // it outlives the leader.
+        self.screens.set_input(id, None);
+        if !stopping_deadline_pending {
+            self.live.remove(&id);
         }
     }
 
@@ -414,6 +412,7 @@ impl Supervisor {
         };
         let screen = self.screens.get(id).expect("screen made at dispatch");
         let input = pumps::spawn_writer(id, process.writer);
+        self.screens.set_input(id, Some(input.clone()));
         pumps::spawn_reader(
             id,
             process.reader,
@@ -428,7 +427,6 @@ impl Supervisor {
             id,
             Live {
                 control: process.control,
-                input: Some(input),
             },
         );
         let record = self.records.get_mut(&id).expect("checked above");

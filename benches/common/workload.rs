@@ -1,0 +1,213 @@
+//! Deterministic workloads shared by the criterion benches (`benches/`) and
+//! the end-to-end harness (`bench/main.rs`, which includes this file with
+//! `#[path]`).
+//!
+//! `agent_output` reproduces `fake-agent flood=N` byte for byte (same PRNG,
+//! same seed, same line mix): SGR 256-colour and truecolour runs, `\r`
+//! spinner/progress redraws, long wrapped lines and CJK text, so in-process
+//! numbers and end-to-end numbers are about the same stream.
+
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a>(&mut self, pool: &[&'a str]) -> &'a str {
+        pool[self.below(pool.len() as u64) as usize]
+    }
+
+    fn words(&mut self, line: &mut String, count: u64, pool: &[&str]) {
+        for _ in 0..count {
+            line.push(' ');
+            line.push_str(self.pick(pool));
+        }
+    }
+}
+
+#[rustfmt::skip]
+const WORDS: &[&str] = &[
+    "reading", "src/main.rs", "fn", "tokio::spawn", "refactor", "the", "cache", "Result<()>",
+    "async", "pty", "diff", "tests", "passed", "compiling", "warning:", "unused", "import",
+    "borrow", "checker", "applying", "patch", "to", "Cargo.toml", "let", "mut", "buffer", "=",
+];
+#[rustfmt::skip]
+const CJK: &[&str] = &["漢字", "かな", "カナ", "日本語", "中文字符", "한국어", "変更を適用"];
+const TAGS: &[&str] = &["[info]", "[tool]", "[edit]", "[run]"];
+
+fn flood_line(rng: &mut XorShift, line: &mut String) {
+    match rng.below(6) {
+        0 | 1 => {
+            let colour = 17 + rng.below(200);
+            let _ = write!(line, "\x1b[38;5;{colour}m{}\x1b[0m", rng.pick(TAGS));
+            let n = 5 + rng.below(10);
+            rng.words(line, n, WORDS);
+        }
+        2 => {
+            for pct in (0..=100).step_by(25) {
+                let _ = write!(line, "\r\x1b[36m⠋\x1b[0m working… {pct:>3}%");
+            }
+        }
+        3 => {
+            let target = 300 + rng.below(200) as usize;
+            while line.len() < target {
+                rng.words(line, 1, WORDS);
+            }
+        }
+        4 => {
+            line.push_str("\x1b[35m");
+            let n = 8 + rng.below(8);
+            rng.words(line, n, CJK);
+            line.push_str("\x1b[0m");
+        }
+        _ => {
+            line.push_str("\x1b[48;2;20;60;20m\x1b[38;2;180;255;180m+");
+            let n = 4 + rng.below(8);
+            rng.words(line, n, WORDS);
+            line.push_str("\x1b[0m");
+        }
+    }
+    line.push('\n');
+}
+
+/// Exactly `total` bytes of what `fake-agent flood=total` prints (without its
+/// trailing "flood done" line). Lines end in a bare `\n`, as a program writes
+/// them; a PTY with `onlcr` (the default) turns them into `\r\n`, which
+/// `pty_cooked` does.
+pub fn agent_output(total: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(total);
+    let mut rng = XorShift(0x5eed_f100_d000_0001);
+    let mut line = String::new();
+    while out.len() < total {
+        line.clear();
+        flood_line(&mut rng, &mut line);
+        let left = total - out.len();
+        if line.len() > left {
+            out.extend(std::iter::repeat_n(b'.', left));
+        } else {
+            out.extend_from_slice(line.as_bytes());
+        }
+    }
+    out
+}
+
+/// What the PTY master actually reads: `\n` → `\r\n` (termios `onlcr`).
+pub fn pty_cooked(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32);
+    for &b in bytes {
+        if b == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// A `git diff` of about `lines` lines: files of 10 hunks, each hunk a mix of
+/// context, removed and added lines (some long, some non-ASCII), plus the odd
+/// rename, new file and "\ No newline at end of file".
+pub fn unified_diff(lines: usize) -> String {
+    let mut out = String::with_capacity(lines * 48);
+    let mut rng = XorShift(0xd1ff_0000_5eed_0001);
+    let mut count = 0usize;
+    let mut file = 0usize;
+    while count < lines {
+        file += 1;
+        let path = format!("src/module_{file}/file_{file}.rs");
+        match file % 17 {
+            0 => {
+                let _ = writeln!(out, "diff --git a/src/old_{file}.rs b/{path}");
+                let _ = writeln!(out, "similarity index 91%");
+                let _ = writeln!(out, "rename from src/old_{file}.rs");
+                let _ = writeln!(out, "rename to {path}");
+                let _ = writeln!(out, "index 1a2b3c4..5d6e7f8 100644");
+                let _ = writeln!(out, "--- a/src/old_{file}.rs");
+                count += 6;
+            }
+            5 => {
+                let _ = writeln!(out, "diff --git a/{path} b/{path}");
+                let _ = writeln!(out, "new file mode 100644");
+                let _ = writeln!(out, "index 0000000..5d6e7f8");
+                let _ = writeln!(out, "--- /dev/null");
+                count += 4;
+            }
+            _ => {
+                let _ = writeln!(out, "diff --git a/{path} b/{path}");
+                let _ = writeln!(out, "index 1a2b3c4..5d6e7f8 100644");
+                let _ = writeln!(out, "--- a/{path}");
+                count += 3;
+            }
+        }
+        let _ = writeln!(out, "+++ b/{path}");
+        count += 1;
+        let mut old_line = 1u32;
+        let mut new_line = 1u32;
+        for _ in 0..10 {
+            old_line += 3 + rng.below(40) as u32;
+            new_line += 3 + rng.below(40) as u32;
+            let mut body = String::new();
+            let (mut old_n, mut new_n) = (0u32, 0u32);
+            let body_lines = 20 + rng.below(40);
+            for _ in 0..body_lines {
+                let mut text = String::new();
+                let n = 2 + rng.below(12);
+                rng.words(&mut text, n, WORDS);
+                if rng.below(20) == 0 {
+                    rng.words(&mut text, 3, CJK);
+                }
+                match rng.below(4) {
+                    0 => {
+                        body.push('-');
+                        old_n += 1;
+                    }
+                    1 => {
+                        body.push('+');
+                        new_n += 1;
+                    }
+                    _ => {
+                        body.push(' ');
+                        old_n += 1;
+                        new_n += 1;
+                    }
+                }
+                body.push_str(&text);
+                body.push('\n');
+            }
+            let _ = writeln!(
+                out,
+                "@@ -{old_line},{old_n} +{new_line},{new_n} @@ fn handler_{}()",
+                rng.below(1000)
+            );
+            out.push_str(&body);
+            old_line += old_n;
+            new_line += new_n;
+            count += 1 + body_lines as usize;
+        }
+        if file.is_multiple_of(23) {
+            out.push_str("\\ No newline at end of file\n");
+            count += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_are_exact() {
+        assert_eq!(super::agent_output(12_345).len(), 12_345);
+        assert!(super::unified_diff(1000).lines().count() >= 1000);
+    }
+}
