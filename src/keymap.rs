@@ -35,6 +35,7 @@ pub enum Command {
     ScrollUp,
     ScrollDown,
     ScrollBottom,
+    ScrollTop,
 }
 
 /// (command, config name, default keys, description) — the one table.
@@ -99,6 +100,12 @@ const BINDINGS: &[(Command, &str, &[&str], &str)] = &[
         "scroll_bottom",
         &["end"],
         "pane back to live",
+    ),
+    (
+        Command::ScrollTop,
+        "scroll_top",
+        &["home"],
+        "pane to the start of its scrollback",
     ),
 ];
 

@@ -368,6 +368,25 @@ fn scrollback_by_keys_and_wheel() {
 }
 
 #[test]
+fn deep_scrollback_is_replayed_from_the_log() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    // Far more lines than the live emulator keeps in memory.
+    dispatch(&mut tui, "lines=3000 idle");
+    tui.wait_for("idle: waiting");
+    tui.send("\x1b[H"); // Home: the start of the scrollback
+    tui.wait_until("the top of a 10,000-line scrollback", |s| {
+        let text = s.contents();
+        text.contains("fake-agent 1.2.3") && text.contains("of 3000: the quick brown fox")
+    });
+    tui.send("\x1b[F"); // End: live again
+    tui.wait_gone("lines back");
+    tui.wait_for("idle: waiting");
+}
+
+#[test]
 fn ctrl_c_reaches_the_agent_and_a_program_that_never_reads_stdin_is_harmless() {
     let sandbox = Sandbox::new();
     sandbox.write_config(SH_AGENT);

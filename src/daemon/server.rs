@@ -214,12 +214,14 @@ async fn handle(
                 None => break Ok(()),
             },
             _ = watcher.wake.notified() => {
-                tokio::time::sleep_until(last_frames + MIN_FRAME_INTERVAL).await;
+                if !watcher.urgent.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                    tokio::time::sleep_until(last_frames + MIN_FRAME_INTERVAL).await;
+                }
                 last_frames = Instant::now();
                 for id in watcher.take_changed() {
                     let Some(watch) = watched.lock().unwrap().get(&id).copied() else { continue };
                     let Some(screen) = screens.get(id) else { continue };
-                    let frame = screen.lock().frame(watch.scroll);
+                    let frame = screen.frame(watch.scroll);
                     write_frame::<ServerMsg, _>(&mut writer, &Frame::Screen { id, frame }).await?;
                 }
             }
@@ -271,6 +273,7 @@ async fn read_client(
             // lowest latency when attached.
             Ok(Frame::Message(ClientMsg::Command(command))) => match *command {
                 Command::Input { id, bytes } => {
+                    watcher.urgent.store(true, std::sync::atomic::Ordering::Relaxed);
                     screens.send_input(id, bytes);
                 }
                 command => {

@@ -3,6 +3,7 @@
 //! enums, so the supervisor can move into a daemon process behind a socket
 //! without touching the views) plus the shared [`Screens`] it draws from.
 
+pub mod history;
 pub mod hosts;
 mod pumps;
 pub mod screens;

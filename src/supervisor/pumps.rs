@@ -3,7 +3,7 @@
 //! that never reads stdin blocks only this thread) and a waiter (exit status).
 
 use std::fs::File;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{BufWriter, ErrorKind, Read, Write};
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 
@@ -13,17 +13,21 @@ use super::screens::TaskScreen;
 use super::service::Internal;
 use super::task::{ExitInfo, TaskId};
 
+/// A read shorter than this means the agent paused: flush the log.
+const FLUSH_BELOW: usize = 2048;
+
 pub fn spawn_reader(
     id: TaskId,
     mut reader: Box<dyn Read + Send>,
     screen: Arc<TaskScreen>,
-    mut log: File,
+    log: File,
     input: std_mpsc::Sender<Vec<u8>>,
     internal: UnboundedSender<Internal>,
 ) {
     std::thread::Builder::new()
         .name(format!("task-{id}-read"))
         .spawn(move || {
+            let mut log = BufWriter::with_capacity(64 * 1024, log);
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 let n = match reader.read(&mut buf) {
@@ -34,7 +38,11 @@ pub fn spawn_reader(
                     Err(_) => break,
                 };
                 let chunk = &buf[..n];
-                if let Err(e) = log.write_all(chunk) {
+                // Buffered while the agent floods (full reads), written out
+                // as soon as it pauses.
+                if let Err(e) = log.write_all(chunk).and_then(|_| {
+                    if n < FLUSH_BELOW { log.flush() } else { Ok(()) }
+                }) {
                     tracing::warn!(task = id, "log write failed: {e}");
                 }
                 let replies = {

@@ -10,13 +10,16 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use tokio::sync::Notify;
 
 use super::task::TaskId;
-use crate::term::Emulator;
+use super::history::LogHistory;
+use crate::term::{Emulator, ScreenFrame};
 
 /// One client's interest in screens: which changed since it last looked.
 #[derive(Default)]
 pub struct Watcher {
     changed: Mutex<HashSet<TaskId>>,
     pub wake: Notify,
+    /// The client just typed: its next frame (the echo) goes out at once.
+    pub urgent: AtomicBool,
 }
 
 impl Watcher {
@@ -33,6 +36,8 @@ impl Watcher {
 
 pub struct TaskScreen {
     emulator: Mutex<Box<dyn Emulator>>,
+    /// Scrollback beyond the live emulator's, from the log (if it has one).
+    history: Option<LogHistory>,
     watchers: Mutex<Vec<Weak<Watcher>>>,
     /// Output since the supervisor last looked: the agent is working, so
     /// its diff may have grown.
@@ -41,8 +46,19 @@ pub struct TaskScreen {
 
 impl TaskScreen {
     pub fn new(emulator: Box<dyn Emulator>) -> Arc<Self> {
+        Self::build(emulator, None)
+    }
+
+    /// A screen whose deep scrollback is replayed from `log` when viewers
+    /// scroll past what the live emulator keeps.
+    pub fn with_log(emulator: Box<dyn Emulator>, history: LogHistory) -> Arc<Self> {
+        Self::build(emulator, Some(history))
+    }
+
+    fn build(emulator: Box<dyn Emulator>, history: Option<LogHistory>) -> Arc<Self> {
         Arc::new(TaskScreen {
             emulator: Mutex::new(emulator),
+            history,
             watchers: Mutex::default(),
             touched: AtomicBool::new(false),
         })
@@ -50,6 +66,15 @@ impl TaskScreen {
 
     pub fn lock(&self) -> MutexGuard<'_, Box<dyn Emulator>> {
         self.emulator.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What a viewer sees `scroll` lines back.
+    pub fn frame(&self, scroll: usize) -> ScreenFrame {
+        let live = self.lock();
+        match &self.history {
+            Some(history) => history.frame(live.as_ref(), scroll),
+            None => live.frame(scroll),
+        }
     }
 
     /// Whether there was output since the last call.

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::OpenOptions;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use tokio::sync::watch;
 mod workspace;
 
 use super::hosts::{DaemonPrompter, HostRegistry};
+use super::history::{LIVE_HISTORY, LogHistory, read_tail};
 use super::pumps;
 use super::screens::{Screens, TaskScreen};
 use super::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, Workspace, now_ms};
@@ -84,9 +85,8 @@ pub struct Supervisor {
     draining: HashSet<TaskId>,
     /// Exits waiting for their task's output to drain.
     exits: HashMap<TaskId, ExitInfo>,
-    /// Tasks with a diff being computed, and when each was last diffed.
+    /// Tasks with a diff being computed.
     diffing: HashSet<TaskId>,
-    last_diff: HashMap<TaskId, tokio::time::Instant>,
     next_id: TaskId,
     saver: watch::Sender<Vec<TaskRecord>>,
     shutting_down: bool,
@@ -117,7 +117,6 @@ impl Supervisor {
             draining: HashSet::new(),
             exits: HashMap::new(),
             diffing: HashSet::new(),
-            last_diff: HashMap::new(),
             next_id: 1,
             saver,
             shutting_down: false,
@@ -359,17 +358,18 @@ impl Supervisor {
             created_ms: now_ms(),
             started_ms: None,
             ended_ms: None,
-            log_path,
+            log_path: log_path.clone(),
             workspace: Workspace {
                 repo: in_worktree.then(|| request.cwd.clone()),
                 ..Workspace::default()
             },
         };
         // The screen exists before anyone hears of the task.
-        let screen = TaskScreen::new(new_emulator(
-            request.size,
-            self.config.settings.scrollback_lines,
-        ));
+        let depth = self.config.settings.scrollback_lines;
+        let screen = TaskScreen::with_log(
+            new_emulator(request.size, LIVE_HISTORY.min(depth)),
+            LogHistory::new(log_path.clone(), depth),
+        );
         self.screens.insert(id, screen);
         self.records.insert(id, record);
         self.changed(id);
@@ -495,7 +495,7 @@ impl Supervisor {
         let scrollback = self.config.settings.scrollback_lines;
         let screens = self.screens.clone();
         tokio::task::spawn_blocking(move || {
-            let mut emulator = new_emulator(size, scrollback);
+            let mut emulator = new_emulator(size, LIVE_HISTORY.min(scrollback));
             match read_tail(&path, REPLAY_BYTES) {
                 Ok(bytes) => emulator.feed(&bytes),
                 Err(e) => emulator.feed(
@@ -506,7 +506,7 @@ impl Supervisor {
                     .as_bytes(),
                 ),
             }
-            screens.insert(id, TaskScreen::new(emulator));
+            screens.insert(id, TaskScreen::with_log(emulator, LogHistory::new(path, scrollback)));
         });
     }
 
@@ -659,11 +659,3 @@ fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
-fn read_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
-    let mut file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    file.seek(SeekFrom::Start(len.saturating_sub(max)))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
-}

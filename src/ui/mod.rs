@@ -91,6 +91,13 @@ impl App {
             self.perform(effect);
         }
 
+        // The daemon's snapshot arrives within a few ms: wait for it, so the
+        // first frame shows the tasks instead of an empty list.
+        if let Ok(Some(event)) =
+            tokio::time::timeout(Duration::from_millis(50), self.client.events.recv()).await
+        {
+            self.perform_all(Action::Supervisor(event));
+        }
         let mut input = Some(EventStream::new());
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut reconnect = tokio::time::interval(RECONNECT_EVERY);

@@ -244,12 +244,13 @@ fn on_command(state: &mut State, command: Key, frames: &Frames, effects: &mut Ve
             state.focus = order[(i + delta) % order.len()];
         }
         Key::Up | Key::Down | Key::Left | Key::Right => move_selection(state, command),
-        Key::ScrollUp | Key::ScrollDown | Key::ScrollBottom => {
+        Key::ScrollUp | Key::ScrollDown | Key::ScrollBottom | Key::ScrollTop => {
             if let Some(id) = state.selected_task {
                 let page = state.dashboard().pane_inner.height.max(2) as usize / 2;
                 let delta = match command {
                     Key::ScrollUp => page as isize,
                     Key::ScrollDown => -(page as isize),
+                    Key::ScrollTop => isize::MAX / 2,
                     _ => isize::MIN / 2,
                 };
                 scroll(state, id, delta, frames);
@@ -316,8 +317,10 @@ fn select_task_by_offset(state: &mut State, delta: isize) {
 }
 
 fn scroll(state: &mut State, id: TaskId, delta: isize, frames: &Frames) {
+    // The latest frame says how far back one can go (it may have learnt
+    // that there is less history than it offered before).
     let history = frames.get(id).map_or(0, |f| f.history as usize);
-    let current = state.scroll.get(&id).copied().unwrap_or(0) as isize;
+    let current = state.scroll.get(&id).copied().unwrap_or(0).min(history) as isize;
     let next = (current + delta).clamp(0, history as isize) as usize;
     if next == 0 {
         state.scroll.remove(&id);

@@ -17,10 +17,11 @@ use crate::host::{Host, PtyProcess, PtySpec};
 use crate::supervisor::task::{Applied, TaskId, now_ms};
 use crate::supervisor::{DispatchRequest, Event, Level, WorkspaceChoice};
 
-/// How often live tasks' diffs are refreshed (when they printed something).
+/// How often live tasks that printed something get their diff refreshed.
+/// Quiet tasks are not diffed at all (git costs processes, and a hundred
+/// idle agents must cost nothing): an agent at work prints, and every task
+/// is diffed once more when it ends.
 pub const DIFF_EVERY: Duration = Duration::from_secs(2);
-/// A quiet live task is re-diffed this often anyway: agents edit silently.
-const DIFF_AT_LEAST: Duration = Duration::from_secs(15);
 
 /// A finished git job.
 pub enum Done {
@@ -174,23 +175,14 @@ impl Supervisor {
         });
     }
 
-    /// Re-diffs live tasks that printed since their last diff (or have not
-    /// been diffed for a while).
+    /// Re-diffs live tasks that printed since their last diff.
     pub(super) fn refresh_diffs(&mut self) {
-        let now = tokio::time::Instant::now();
         let due: Vec<TaskId> = self
             .records
             .values()
             .filter(|r| r.state.is_live() && r.workspace.worktree.is_some())
             .map(|r| r.id)
-            .filter(|id| {
-                let touched = self.screens.get(*id).is_some_and(|s| s.take_touched());
-                let stale = self
-                    .last_diff
-                    .get(id)
-                    .is_none_or(|t| now - *t >= DIFF_AT_LEAST);
-                touched || stale
-            })
+            .filter(|id| self.screens.get(*id).is_some_and(|s| s.take_touched()))
             .collect();
         for id in due {
             self.diff_stat(id);
@@ -205,7 +197,6 @@ impl Supervisor {
         if !self.diffing.insert(id) {
             return;
         }
-        self.last_diff.insert(id, tokio::time::Instant::now());
         self.spawn_job(async move {
             let result = git::diff_worktree(host.as_ref(), &worktree.path, &worktree.base_commit)
                 .await
@@ -401,7 +392,6 @@ impl Supervisor {
             return;
         };
         self.screens.remove(id);
-        self.last_diff.remove(&id);
         let _ = std::fs::remove_file(&record.log_path);
         let _ = self.events.send(Event::Removed { id });
         self.saver
