@@ -72,7 +72,7 @@ fn trust_box(tui: &mut Tui, remote: &Remote) {
     tui.wait_until("box to be probed", |s| {
         s.contents()
             .lines()
-            .any(|l| l.contains(" box ") && l.contains("agents"))
+            .any(|l| l.contains(" box ") && l.contains(" agent"))
     });
 }
 
@@ -216,7 +216,7 @@ fn add_a_host_install_an_agent_there_and_probe_it_from_the_cli() {
     tui.wait_until("the new host to be probed", |s| {
         s.contents()
             .lines()
-            .any(|l| l.contains("127.0.0.1") && l.contains("agents"))
+            .any(|l| l.contains("127.0.0.1") && l.contains(" agent"))
     });
     let config = std::fs::read_to_string(sandbox.fd_home().join("config/config.toml")).unwrap();
     assert!(

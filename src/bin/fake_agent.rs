@@ -195,9 +195,10 @@ fn file_op(word: &str) -> Option<()> {
     Some(())
 }
 
-/// Directive values cannot hold whitespace, so `\n` stands for a newline.
+/// Directive values cannot hold whitespace, so `\n` stands for a newline
+/// and `\s` for a space.
 fn unescape(text: &str) -> String {
-    text.replace("\\n", "\n")
+    text.replace("\\n", "\n").replace("\\s", " ")
 }
 
 /// Parses `123`, `4K`, `16M` or `1G` (binary units) into a byte count.

@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier, Style};
-use ratatui_textarea::TextArea;
+use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::catalog::RunMode;
 use crate::dispatch::{self, TaskSpec};
@@ -60,6 +60,8 @@ impl DispatchForm {
         prompt.set_cursor_line_style(Style::default());
         prompt.set_cursor_style(Style::default().add_modifier(Modifier::REVERSED));
         prompt.set_placeholder_style(Style::default().fg(Color::DarkGray));
+        // Long prompts wrap instead of scrolling sideways out of view.
+        prompt.set_wrap_mode(WrapMode::WordOrGlyph);
         let mut form = DispatchForm {
             field: Field::Prompt,
             project,

@@ -107,7 +107,10 @@ pub fn hosts(frame: &mut Frame, area: Rect, state: &State) {
             let agents = state
                 .probe(&h.name)
                 .filter(|p| p.error.is_none())
-                .map(|p| format!("{} agents ", p.agents.iter().filter(|a| a.found).count()))
+                .map(|p| match p.agents.iter().filter(|a| a.found).count() {
+                    1 => "1 agent ".to_string(),
+                    n => format!("{n} agents "),
+                })
                 .unwrap_or_default();
             let name_style = if h.configured {
                 Style::default()
