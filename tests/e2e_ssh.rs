@@ -254,3 +254,65 @@ fn add_a_host_install_an_agent_there_and_probe_it_from_the_cli() {
             .ends_with("/.local/bin/fd-tool")
     );
 }
+
+#[test]
+fn a_dashboard_on_a_remote_daemon_outlives_the_link() {
+    let sandbox = Sandbox::new();
+    let remote = remote(&sandbox);
+    // flightdeck installed on the host, with that host's own config.
+    let binary = std::fs::read(common::flightdeck_bin()).unwrap();
+    remote.user.install(".local/bin/flightdeck", &binary, 0o755);
+    let theirs = format!(
+        "[[project]]\nname = \"there\"\npath = {repo:?}\n\n\
+         [[agent]]\nid = \"rfake\"\nbinary = \"fake-agent\"\nheadless = [\"-p\", \"{{prompt}}\"]\n",
+        repo = remote.repo.display().to_string()
+    );
+    remote
+        .user
+        .install(".config/flightdeck/config.toml", theirs.as_bytes(), 0o644);
+    let known = format!("{}\n", remote.sshd.known_hosts_line());
+    std::fs::write(sandbox.home().join(".ssh/known_hosts"), known).unwrap();
+    sandbox.write_config(&config(&remote));
+
+    let mut tui = sandbox.spawn(&["--remote", "box"], 140, 42, &[]);
+    // The remote daemon's projects and agents, not ours.
+    tui.wait_for("there");
+    tui.send("n");
+    tui.wait_for("New task");
+    tui.send("\t");
+    tui.cycle_to("Project", "there");
+    tui.send("\t");
+    tui.cycle_to("Agent", "rfake");
+    tui.send("\x1b[Z\x1b[Z");
+    tui.send("lines=3 ask idle remotemarker");
+    tui.send(CTRL_S);
+    tui.wait_for("Proceed with the plan? [y/n]");
+
+    // The link drops (the dashboard dies with it); the agent lives on there.
+    let pid = tui.pid();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    tui.wait_exit();
+    drop(tui);
+    assert!(processes_with("remotemarker") > 0);
+
+    let mut tui = sandbox.spawn(&["--remote", "box"], 140, 42, &[]);
+    tui.wait_for("rfake · there · running");
+    tui.wait_for("Proceed with the plan? [y/n]");
+    tui.send("\r");
+    tui.wait_for("attached to #1");
+    tui.send("still here\r");
+    tui.wait_for("answer: still here");
+    tui.send(DETACH);
+    tui.wait_for("detached from #1");
+    // This machine ran nothing.
+    assert!(!sandbox.fd_home().join("state/tasks.json").exists());
+    let _ = std::fs::remove_dir_all(format!("/tmp/flightdeck-{}", uid_of(&remote.user.name)));
+}
+
+fn uid_of(user: &str) -> String {
+    run_ok("id", &["-u", user]).trim().to_string()
+}

@@ -4,6 +4,7 @@
 //! (for `daemon status`).
 
 mod daemon_cmd;
+mod remote;
 mod tasks;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,13 @@ use crate::supervisor::task::TaskId;
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
+    /// Run the dashboard against the daemon on this SSH host (which needs
+    /// flightdeck installed): its agents survive the network dropping.
+    #[arg(long, value_name = "HOST")]
+    remote: Option<String>,
+    /// What to run on the remote host to reach its daemon.
+    #[arg(long, value_name = "CMD", default_value = remote::DEFAULT_PROXY, requires = "remote")]
+    remote_command: String,
 }
 
 #[derive(Subcommand)]
@@ -89,6 +97,9 @@ enum Cmd {
         #[arg(long, hide = true)]
         detached: bool,
     },
+    /// Bridge stdin/stdout to this machine's daemon (what `--remote` runs
+    /// over SSH).
+    Proxy,
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
@@ -160,10 +171,26 @@ pub fn main() -> Result<ExitCode> {
         None => {
             paths.ensure_writable()?;
             let _log = init_logging(&paths.app_log_file())?;
-            let offer = offer_project(&config)?;
-            runtime()?.block_on(crate::ui::run(config, paths, offer))?;
+            let runtime = runtime()?;
+            let (link, offer) = match &cli.remote {
+                Some(name) => {
+                    let _guard = runtime.enter();
+                    let host = match remote::host(&config, name) {
+                        Ok(host) => host,
+                        Err(failure) => return Ok(fail(failure)),
+                    };
+                    let command = cli.remote_command.clone();
+                    (crate::ui::Link::Remote { host, command }, None)
+                }
+                None => (
+                    crate::ui::Link::Local(paths.clone()),
+                    offer_project(&config)?,
+                ),
+            };
+            runtime.block_on(crate::ui::run(config, link, offer))?;
             Ok(())
         }
+        Some(Cmd::Proxy) => runtime()?.block_on(remote::proxy(&paths)),
         Some(Cmd::Daemon {
             action: None,
             detached,

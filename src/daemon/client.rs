@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
@@ -63,24 +64,43 @@ impl DaemonClient {
 
     /// Connects to a running daemon.
     pub async fn connect(socket: &Path) -> Result<Self, ConnectError> {
-        let stream = match UnixStream::connect(socket).await {
-            Ok(stream) => stream,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-                ) =>
-            {
-                return Err(ConnectError::NotRunning(socket.display().to_string()));
-            }
-            Err(e) => {
-                return Err(ConnectError::Other(format!(
-                    "cannot connect to {}: {e}",
-                    socket.display()
-                )));
-            }
-        };
-        let (mut reader, mut writer) = stream.into_split();
+        let (reader, writer) = raw_connect(socket).await?.into_split();
+        Self::over(reader, writer).await
+    }
+
+    /// Connects, starting a daemon first when none is running.
+    pub async fn connect_or_start(paths: &Paths) -> Result<Self, ConnectError> {
+        let (reader, writer) = socket_or_start(paths).await?.into_split();
+        Self::over(reader, writer).await
+    }
+
+    /// Connects to the daemon on an SSH host, through `flightdeck proxy`
+    /// there (which starts that host's daemon if it is not running).
+    pub async fn connect_remote(
+        host: &crate::host::ssh::SshHost,
+        command: &str,
+    ) -> Result<Self, ConnectError> {
+        let stream = host
+            .exec_stream(command.to_string())
+            .await
+            .map_err(|e| ConnectError::Other(e.to_string()))?;
+        let (reader, writer) = tokio::io::split(stream);
+        Self::over(reader, writer).await.map_err(|e| match e {
+            ConnectError::Other(m) => ConnectError::Other(format!(
+                "{m} (is flightdeck installed on {}? this runs `{command}` there)",
+                host.target().alias
+            )),
+            other => other,
+        })
+    }
+
+    /// Speaks the protocol over any byte stream: a Unix socket, or an SSH
+    /// channel to `flightdeck proxy` on another host.
+    pub async fn over<R, W>(mut reader: R, mut writer: W) -> Result<Self, ConnectError>
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let other = |e: super::protocol::ProtocolError| ConnectError::Other(e.to_string());
         write_frame(
             &mut writer,
@@ -150,31 +170,49 @@ impl DaemonClient {
             frames,
         })
     }
+}
 
-    /// Connects, starting a daemon first when none is running.
-    pub async fn connect_or_start(paths: &Paths) -> Result<Self, ConnectError> {
-        match Self::connect(&paths.socket()).await {
-            Err(ConnectError::NotRunning(_)) => {}
-            other => return other,
+/// Connects to the daemon's socket (no protocol yet).
+pub async fn raw_connect(socket: &Path) -> Result<UnixStream, ConnectError> {
+    match UnixStream::connect(socket).await {
+        Ok(stream) => Ok(stream),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            Err(ConnectError::NotRunning(socket.display().to_string()))
         }
-        super::start_detached(paths)
-            .map_err(|e| ConnectError::Other(format!("cannot start the daemon: {e}")))?;
-        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
-        loop {
-            match Self::connect(&paths.socket()).await {
-                Err(ConnectError::NotRunning(socket)) if tokio::time::Instant::now() < deadline => {
-                    let _ = socket;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                Err(ConnectError::NotRunning(socket)) => {
-                    return Err(ConnectError::Other(format!(
-                        "the daemon did not open {socket} within {}s; see {}",
-                        START_TIMEOUT.as_secs(),
-                        paths.daemon_log_file().display()
-                    )));
-                }
-                other => return other,
+        Err(e) => Err(ConnectError::Other(format!(
+            "cannot connect to {}: {e}",
+            socket.display()
+        ))),
+    }
+}
+
+/// The daemon's socket, starting a daemon first when none is running.
+pub async fn socket_or_start(paths: &Paths) -> Result<UnixStream, ConnectError> {
+    match raw_connect(&paths.socket()).await {
+        Err(ConnectError::NotRunning(_)) => {}
+        other => return other,
+    }
+    super::start_detached(paths)
+        .map_err(|e| ConnectError::Other(format!("cannot start the daemon: {e}")))?;
+    let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+    loop {
+        match raw_connect(&paths.socket()).await {
+            Err(ConnectError::NotRunning(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
+            Err(ConnectError::NotRunning(socket)) => {
+                return Err(ConnectError::Other(format!(
+                    "the daemon did not open {socket} within {}s; see {}",
+                    START_TIMEOUT.as_secs(),
+                    paths.daemon_log_file().display()
+                )));
+            }
+            other => return other,
         }
     }
 }

@@ -23,7 +23,7 @@ use super::protocol::{
 use crate::probe::HostProbe;
 use crate::supervisor::screens::Watcher;
 use crate::supervisor::task::{TaskId, TaskRecord};
-use crate::supervisor::{Command, Event, HostInfo, Question, Screens, SupervisorHandle};
+use crate::supervisor::{Command, Event, HostInfo, Question, Screens, Settings, SupervisorHandle};
 
 /// Events queued for one client before it counts as stuck and is dropped.
 const CLIENT_QUEUE: usize = 4096;
@@ -38,6 +38,7 @@ struct Client {
 /// What a new client needs to see first.
 #[derive(Default)]
 struct Mirror {
+    settings: Option<Box<Settings>>,
     tasks: BTreeMap<TaskId, TaskRecord>,
     probes: BTreeMap<String, HostProbe>,
     hosts: Vec<HostInfo>,
@@ -52,13 +53,16 @@ impl Mirror {
                 probes,
                 hosts,
                 prompts,
+                settings,
             } => {
+                self.settings = settings.clone();
                 self.tasks = tasks.iter().map(|t| (t.id, t.clone())).collect();
                 self.probes = probes.iter().map(|p| (p.host.clone(), p.clone())).collect();
                 self.hosts = hosts.clone();
                 self.prompts = prompts.iter().cloned().collect();
             }
             Event::Hosts(hosts) => self.hosts = hosts.clone(),
+            Event::Settings(settings) => self.settings = Some(settings.clone()),
             Event::HostState { name, state } => {
                 if let Some(host) = self.hosts.iter_mut().find(|h| h.name == *name) {
                     host.state = state.clone();
@@ -93,6 +97,7 @@ impl Mirror {
                 .iter()
                 .map(|(id, q)| (*id, q.clone()))
                 .collect(),
+            settings: self.settings.clone(),
         }
     }
 }
@@ -273,7 +278,9 @@ async fn read_client(
             // lowest latency when attached.
             Ok(Frame::Message(ClientMsg::Command(command))) => match *command {
                 Command::Input { id, bytes } => {
-                    watcher.urgent.store(true, std::sync::atomic::Ordering::Relaxed);
+                    watcher
+                        .urgent
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
                     screens.send_input(id, bytes);
                 }
                 command => {

@@ -63,9 +63,9 @@ impl LogHistory {
         let size = live.size();
         let mut deep = self.deep.lock().unwrap_or_else(|e| e.into_inner());
         let log_len = std::fs::metadata(&self.log).map_or(0, |m| m.len());
-        let fresh = deep
-            .as_ref()
-            .is_some_and(|d| d.size == size && log_len.saturating_sub(d.log_len) < DEEP_STALE_BYTES);
+        let fresh = deep.as_ref().is_some_and(|d| {
+            d.size == size && log_len.saturating_sub(d.log_len) < DEEP_STALE_BYTES
+        });
         if !fresh {
             *deep = Some(self.build(size, log_len));
         }
@@ -78,7 +78,9 @@ impl LogHistory {
         let mut emulator = new_emulator(size, self.depth);
         match read_tail(&self.log, DEEP_BYTES) {
             Ok(bytes) => emulator.feed(&bytes),
-            Err(e) => emulator.feed(format!("flightdeck: cannot read {}: {e}\r\n", self.log.display()).as_bytes()),
+            Err(e) => emulator.feed(
+                format!("flightdeck: cannot read {}: {e}\r\n", self.log.display()).as_bytes(),
+            ),
         }
         Deep {
             emulator,

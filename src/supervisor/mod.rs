@@ -143,7 +143,12 @@ pub enum Event {
         hosts: Vec<HostInfo>,
         #[serde(default)]
         prompts: Vec<(u64, Question)>,
+        /// The daemon's settings (projects, catalog) as it runs with them.
+        #[serde(default)]
+        settings: Option<Box<Settings>>,
     },
+    /// The daemon runs with new settings.
+    Settings(Box<Settings>),
     /// The hosts one can pick, after the config changed.
     Hosts(Vec<HostInfo>),
     HostState {
@@ -206,6 +211,10 @@ pub struct Settings {
     /// SSH hosts from `[[host]]`.
     #[serde(default)]
     pub hosts: Vec<HostConfig>,
+    /// The projects, for clients that have no config of their own (a
+    /// dashboard attached to this daemon from another machine).
+    #[serde(default)]
+    pub projects: Vec<crate::config::Project>,
 }
 
 impl Settings {
@@ -216,6 +225,7 @@ impl Settings {
             probe_timeout: config.settings.probe_timeout,
             catalog: config.catalog.clone(),
             hosts: config.hosts.clone(),
+            projects: config.projects.clone(),
         }
     }
 }

@@ -40,9 +40,10 @@ pub fn spawn_reader(
                 let chunk = &buf[..n];
                 // Buffered while the agent floods (full reads), written out
                 // as soon as it pauses.
-                if let Err(e) = log.write_all(chunk).and_then(|_| {
-                    if n < FLUSH_BELOW { log.flush() } else { Ok(()) }
-                }) {
+                if let Err(e) = log
+                    .write_all(chunk)
+                    .and_then(|_| if n < FLUSH_BELOW { log.flush() } else { Ok(()) })
+                {
                     tracing::warn!(task = id, "log write failed: {e}");
                 }
                 let replies = {

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use tokio::sync::Notify;
 
-use super::task::TaskId;
 use super::history::LogHistory;
+use super::task::TaskId;
 use crate::term::{Emulator, ScreenFrame};
 
 /// One client's interest in screens: which changed since it last looked.

@@ -14,8 +14,8 @@ use tokio::sync::watch;
 
 mod workspace;
 
-use super::hosts::{DaemonPrompter, HostRegistry};
 use super::history::{LIVE_HISTORY, LogHistory, read_tail};
+use super::hosts::{DaemonPrompter, HostRegistry};
 use super::pumps;
 use super::screens::{Screens, TaskScreen};
 use super::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, Workspace, now_ms};
@@ -133,6 +133,7 @@ impl Supervisor {
             probes: Vec::new(),
             hosts: self.hosts.list(),
             prompts: Vec::new(),
+            settings: Some(Box::new(self.config.settings.clone())),
         });
         let mut diff_tick = tokio::time::interval(workspace::DIFF_EVERY);
         loop {
@@ -223,6 +224,9 @@ impl Supervisor {
             Command::Configure(settings) => {
                 self.hosts.configure(&settings.hosts);
                 self.config.settings = settings;
+                let _ = self
+                    .events
+                    .send(Event::Settings(Box::new(self.config.settings.clone())));
             }
             Command::Answer { id, answer } => self.prompter.answer(id, answer),
             Command::Install { host, agent } => self.install(host, agent),
@@ -506,7 +510,10 @@ impl Supervisor {
                     .as_bytes(),
                 ),
             }
-            screens.insert(id, TaskScreen::with_log(emulator, LogHistory::new(path, scrollback)));
+            screens.insert(
+                id,
+                TaskScreen::with_log(emulator, LogHistory::new(path, scrollback)),
+            );
         });
     }
 
@@ -658,4 +665,3 @@ fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
     }
     OpenOptions::new().create(true).append(true).open(path)
 }
-

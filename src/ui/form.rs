@@ -35,8 +35,9 @@ const FIELDS: [Field; 6] = [
 pub struct DispatchForm {
     pub field: Field,
     pub project: usize,
-    /// Index into `State::agent_rows()`.
-    pub agent: usize,
+    /// The chosen agent's id (not a position: the list reorders when a
+    /// probe finds more agents).
+    pub agent: String,
     pub mode: RunMode,
     /// A new worktree (true) or in place; only git projects can have one.
     pub worktree: bool,
@@ -54,7 +55,13 @@ pub enum FormOutcome {
 }
 
 impl DispatchForm {
+    /// `agent`: a position in the agents list the dashboard shows.
     pub fn new(state: &State, project: usize, agent: usize) -> Self {
+        let agent = state
+            .agent_rows_on(state.project_host(project))
+            .get(agent)
+            .map(|r| r.agent.id.clone())
+            .unwrap_or_default();
         let mut prompt = TextArea::default();
         prompt.set_placeholder_text("What should the agent do? (Enter for a new line)");
         prompt.set_cursor_line_style(Style::default());
@@ -154,9 +161,19 @@ impl DispatchForm {
             Field::Project => {
                 self.project = step(self.project, state.projects.len());
                 self.worktree = self.worktree_possible(state);
-                self.agent = 0; // the agents offered are the new project's host's
+                // The agents offered are those of the new project's host.
+                self.agent = first_agent(state, self.project);
             }
-            Field::Agent => self.agent = step(self.agent, state.catalog.agents().len()),
+            Field::Agent => {
+                let rows = state.agent_rows_on(state.project_host(self.project));
+                let at = rows
+                    .iter()
+                    .position(|r| r.agent.id == self.agent)
+                    .unwrap_or(0);
+                if let Some(row) = rows.get(step(at, rows.len())) {
+                    self.agent = row.agent.id.clone();
+                }
+            }
             Field::Mode => {
                 self.mode = match self.mode {
                     RunMode::Interactive => RunMode::Headless,
@@ -168,6 +185,15 @@ impl DispatchForm {
         }
         self.error = None;
     }
+}
+
+/// The first agent offered for a project: an installed one if any.
+fn first_agent(state: &State, project: usize) -> String {
+    state
+        .agent_rows_on(state.project_host(project))
+        .first()
+        .map(|r| r.agent.id.clone())
+        .unwrap_or_default()
 }
 
 /// Checks the form against the state and builds the request, or says
@@ -183,7 +209,11 @@ pub fn build_request(
         .ok_or("no project selected; add one under [[project]] in config.toml")?;
     let host = state.project_host(form.project);
     let rows = state.agent_rows_on(host);
-    let agent = rows.get(form.agent).ok_or("no agent selected")?.agent;
+    let agent = rows
+        .iter()
+        .find(|r| r.agent.id == form.agent)
+        .ok_or("no agent selected")?
+        .agent;
     let workspace = if form.worktree {
         if !form.worktree_possible(state) {
             return Err(format!(

@@ -35,12 +35,33 @@ use tty::Tui;
 const FRAME: Duration = Duration::from_millis(16);
 const RECONNECT_EVERY: Duration = Duration::from_secs(1);
 
+/// Which daemon the dashboard talks to.
+pub enum Link {
+    /// This machine's (started on demand).
+    Local(Paths),
+    /// Another machine's, through `command` (`flightdeck proxy`) over SSH:
+    /// its agents survive the network between here and there.
+    Remote {
+        host: std::sync::Arc<crate::host::ssh::SshHost>,
+        command: String,
+    },
+}
+
+impl Link {
+    async fn connect(&self) -> Result<DaemonClient, crate::daemon::client::ConnectError> {
+        match self {
+            Link::Local(paths) => DaemonClient::connect_or_start(paths).await,
+            Link::Remote { host, command } => DaemonClient::connect_remote(host, command).await,
+        }
+    }
+}
+
 /// Connects to (or starts) the daemon, then runs the dashboard. Connection
 /// errors are reported before the terminal is taken over.
-pub async fn run(config: Config, paths: Paths, offer: Option<Project>) -> Result<()> {
-    let client = DaemonClient::connect_or_start(&paths).await?;
+pub async fn run(config: Config, link: Link, offer: Option<Project>) -> Result<()> {
+    let client = link.connect().await?;
     let mut terminal = tty::enter()?;
-    let result = App::new(config, paths, client, &terminal)?
+    let result = App::new(config, link, client, &terminal)?
         .run(&mut terminal, offer)
         .await;
     tty::restore();
@@ -49,7 +70,7 @@ pub async fn run(config: Config, paths: Paths, offer: Option<Project>) -> Result
 
 struct App {
     config: Config,
-    paths: Paths,
+    link: Link,
     state: State,
     client: DaemonClient,
     actions: UnboundedSender<Action>,
@@ -58,13 +79,17 @@ struct App {
 }
 
 impl App {
-    fn new(config: Config, paths: Paths, client: DaemonClient, terminal: &Tui) -> Result<Self> {
+    fn new(config: Config, link: Link, client: DaemonClient, terminal: &Tui) -> Result<Self> {
         let size = terminal.size()?;
-        let state = State::new(&config, Rect::new(0, 0, size.width, size.height), now_ms());
+        let mut state = State::new(&config, Rect::new(0, 0, size.width, size.height), now_ms());
+        if let Link::Remote { host, .. } = &link {
+            state.remote = Some(host.target().alias.clone());
+            state.projects.clear();
+        }
         let (actions, actions_rx) = unbounded_channel();
         let app = App {
             config,
-            paths,
+            link,
             state,
             client,
             actions,
@@ -75,10 +100,13 @@ impl App {
         Ok(app)
     }
 
-    /// The daemon runs with the settings of the newest client's config.
+    /// The daemon runs with the settings of the newest client's config (a
+    /// remote daemon keeps its own host's).
     fn configure_daemon(&self) {
-        self.client
-            .send(Command::Configure(Settings::from_config(&self.config)));
+        if matches!(self.link, Link::Local(_)) {
+            self.client
+                .send(Command::Configure(Settings::from_config(&self.config)));
+        }
     }
 
     async fn run(mut self, terminal: &mut Tui, offer: Option<Project>) -> Result<()> {
@@ -133,7 +161,7 @@ impl App {
                     }
                 },
                 _ = reconnect.tick(), if !self.connected => {
-                    match DaemonClient::connect_or_start(&self.paths).await {
+                    match self.link.connect().await {
                         Ok(client) => {
                             self.client = client;
                             self.connected = true;
@@ -196,10 +224,16 @@ impl App {
     /// Carries out an effect that does not need the terminal.
     fn perform(&mut self, effect: Effect) {
         match effect {
+            Effect::SaveProject(_) | Effect::SaveHost(_) if self.state.remote.is_some() => {
+                let message =
+                    "this dashboard shows another machine's daemon: edit the config there";
+                self.state.notify(Level::Error, message);
+            }
+
             Effect::Send(command) => self.client.send(command),
             Effect::Watch(watches) => self.client.watch(watches),
             Effect::Probe(host) => {
-                let everything = host.is_none();
+                let everything = host.is_none() && matches!(self.link, Link::Local(_));
                 self.client.send(Command::Probe { host });
                 if everything {
                     let projects = self.state.projects.clone();

@@ -122,6 +122,8 @@ pub struct State {
     pub area: Rect,
     pub now_ms: u64,
     pub shutting_down: bool,
+    /// The SSH host whose daemon this dashboard is attached to, if not ours.
+    pub remote: Option<String>,
 }
 
 impl State {
@@ -156,6 +158,7 @@ impl State {
             area,
             now_ms,
             shutting_down: false,
+            remote: None,
         }
     }
 

@@ -423,7 +423,11 @@ fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
             probes,
             hosts,
             prompts,
+            settings,
         } => {
+            if let Some(settings) = settings.filter(|_| state.remote.is_some()) {
+                adopt_settings(state, *settings);
+            }
             tasks.sort_by_key(|t| std::cmp::Reverse(t.id));
             state.selected_task = tasks.first().map(|t| t.id);
             state.tasks = tasks;
@@ -462,9 +466,31 @@ fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
         | Event::HostState { .. }
         | Event::Prompt { .. }
         | Event::PromptClosed { .. } => hosts_actions::on_event(state, event),
+        Event::Settings(settings) => {
+            if state.remote.is_some() {
+                adopt_settings(state, *settings);
+            }
+        }
         Event::Notice { level, message } => state.notify(level, message),
         Event::ShutDown => effects.push(Effect::Exit),
     }
+}
+
+/// A dashboard attached to another machine's daemon works with that
+/// daemon's projects and agents, not its own config's.
+fn adopt_settings(state: &mut State, settings: crate::supervisor::Settings) {
+    state.project_status = vec![
+        super::state::ProjectStatus {
+            exists: true,
+            git: true
+        };
+        settings.projects.len()
+    ];
+    state.projects = settings.projects;
+    state.catalog = settings.catalog;
+    state.selected_project = state
+        .selected_project
+        .min(state.projects.len().saturating_sub(1));
 }
 
 /// Keeps the daemon sending frames of exactly the panes on screen, and

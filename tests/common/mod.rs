@@ -31,6 +31,10 @@ pub struct Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.stop_daemon();
+        if std::env::var_os("KEEP_SANDBOX").is_some() {
+            let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+            let _ = dir.keep();
+        }
     }
 }
 
@@ -265,7 +269,7 @@ impl Tui {
                 return;
             }
             self.send("\x1b[C");
-            self.wait_until(&format!("{label} to change"), |s| {
+            self.wait_until(&format!("{label} to change from {current:?}"), |s| {
                 !s.contents().contains(&format!("◂ {current} ▸"))
             });
         }

@@ -85,6 +85,34 @@ impl SshHost {
             })?
     }
 
+    /// Runs `command` (for the remote login shell) on a plain exec channel
+    /// and hands back its stdin/stdout as one byte stream: for protocols
+    /// spoken over SSH, such as a remote daemon behind `flightdeck proxy`.
+    pub async fn exec_stream(
+        &self,
+        command: String,
+    ) -> Result<russh::ChannelStream<russh::client::Msg>, SshError> {
+        let connection = self.connection.clone();
+        let alias = self.target.alias.clone();
+        let budget = connection.timeouts().connect + connection.timeouts().step;
+        runtime::run(async move {
+            let (link, channel) = connection.open_session(budget, true).await?;
+            channel
+                .exec(true, command)
+                .await
+                .map_err(|_| SshError::ConnectionLost {
+                    alias: alias.clone(),
+                    reason: link.end_reason(),
+                })?;
+            Ok(channel.into_stream())
+        })
+        .await
+        .map_err(|e| SshError::Protocol {
+            alias: self.target.alias.clone(),
+            reason: e.to_string(),
+        })?
+    }
+
     /// Closes the connection; running PTY tasks on it end as "connection lost".
     pub async fn disconnect(&self) {
         let connection = self.connection.clone();

@@ -54,7 +54,8 @@ pub fn dispatch(frame: &mut Frame, area: Rect, state: &State, form: &DispatchFor
         .map(|p| (p.name.clone(), p.path.display().to_string()))
         .unwrap_or_default();
     let agent_value = rows
-        .get(form.agent)
+        .iter()
+        .find(|r| r.agent.id == form.agent)
         .map(|r| {
             let detail = match r.probe {
                 Some(p) if p.found => {
