@@ -210,21 +210,81 @@ fn agents_outlive_the_tui_and_a_new_one_sees_what_they_printed() {
 }
 
 #[test]
-fn daemon_killed_hard_marks_tasks_lost_and_keeps_their_logs() {
+fn daemon_killed_hard_readopts_running_agents() {
     let sandbox = Sandbox::new();
     sandbox.write_config("");
     let mut tui = sandbox.spawn(&[], 120, 36, &[]);
     tui.wait_for("✓ fake");
-    dispatch(&mut tui, "lines=3 idle");
-    tui.wait_for("idle: waiting");
+    dispatch(&mut tui, "lines=3 ask idle");
+    tui.wait_for("Proceed with the plan? [y/n]");
     let daemon = sandbox.daemon_pid().expect("a daemon runs");
     kill(daemon, nix::sys::signal::Signal::SIGKILL);
-    // The TUI notices, starts a new daemon and reconnects by itself.
-    tui.wait_for("#1 fake · demo · lost");
-    tui.wait_for("line 3 of 3"); // the pane is rebuilt from the log
-    assert_ne!(sandbox.daemon_pid(), Some(daemon));
-    assert_eq!(sandbox.tasks_json()[0]["state"]["state"], "lost");
-    assert!(sandbox.log(1).contains("idle: waiting"));
+    // The TUI starts a new daemon, which re-adopts the agent from its keeper.
+    tui.wait_until("a new daemon", |_| {
+        sandbox.daemon_pid().is_some_and(|p| p != daemon)
+    });
+    tui.wait_for("reconnected to the daemon");
+    tui.wait_for("#1 fake · demo · running");
+    tui.wait_for("Proceed with the plan? [y/n]"); // rebuilt from the log
+    // Its PTY survived: it still answers.
+    tui.send("\r");
+    tui.wait_for("attached to #1");
+    tui.send("back again\r");
+    tui.wait_for("answer: back again");
+    tui.send(DETACH);
+    tui.wait_for("detached from #1");
+    assert!(sandbox.log(1).contains("of 3: the quick brown fox"));
+}
+
+#[test]
+fn tasks_that_end_or_vanish_while_no_daemon_runs_are_reported_honestly() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let dispatch_cli = |prompt: &str| {
+        let (code, out, err) =
+            sandbox.cli(&["dispatch", "--project", "demo", "--agent", "fake", prompt]);
+        assert_eq!(code, 0, "{err}");
+        out.trim().parse::<u64>().unwrap()
+    };
+    let ends = dispatch_cli("sleep=1500 exit=4");
+    let vanishes = dispatch_cli("idle");
+    let tasks: serde_json::Value = serde_json::from_str(&sandbox.cli(&["ls", "--json"]).1).unwrap();
+    let agent_pid = tasks[1]["pid"].as_u64().unwrap() as u32;
+    kill(
+        sandbox.daemon_pid().unwrap(),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    // The second task's keeper and agent die too; the first ends on its own.
+    let keeper = std::fs::read_to_string(format!("/proc/{agent_pid}/stat"))
+        .unwrap()
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u32>()
+        .unwrap();
+    kill(keeper, nix::sys::signal::Signal::SIGKILL);
+    kill(agent_pid, nix::sys::signal::Signal::SIGKILL);
+    let exit_file = sandbox.fd_home().join(format!("run/tasks/{ends}.exit"));
+    wait_for_condition("the first task to end", || exit_file.exists());
+
+    // The next daemon tells it as it is.
+    let tasks: serde_json::Value = serde_json::from_str(&sandbox.cli(&["ls", "--json"]).1).unwrap();
+    let state = |id: u64| {
+        tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state(ends)["state"], "exited", "{tasks:#}");
+    assert_eq!(state(ends)["code"], 4);
+    assert_eq!(state(vanishes)["state"], "lost", "{tasks:#}");
+    assert!(sandbox.log(ends).contains("done."));
 }
 
 fn kill(pid: u32, signal: nix::sys::signal::Signal) {

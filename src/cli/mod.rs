@@ -100,6 +100,9 @@ enum Cmd {
     /// Bridge stdin/stdout to this machine's daemon (what `--remote` runs
     /// over SSH).
     Proxy,
+    /// Keep one task's PTY (started by the daemon).
+    #[command(hide = true)]
+    Shim,
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
@@ -191,6 +194,10 @@ pub fn main() -> Result<ExitCode> {
             Ok(())
         }
         Some(Cmd::Proxy) => runtime()?.block_on(remote::proxy(&paths)),
+        Some(Cmd::Shim) => {
+            crate::host::shim::run_keeper()?;
+            Ok(())
+        }
         Some(Cmd::Daemon {
             action: None,
             detached,

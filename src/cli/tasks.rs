@@ -13,7 +13,7 @@ use crate::host::{LocalHost, PtySize};
 use crate::paths::Paths;
 use crate::probe::{self, HostProbe};
 use crate::store;
-use crate::supervisor::task::{TaskEvent, TaskId, TaskRecord, TaskState, format_duration, now_ms};
+use crate::supervisor::task::{TaskId, TaskRecord, TaskState, format_duration, now_ms};
 use crate::supervisor::{Command, Event, WorkspaceChoice};
 
 type CliResult = Result<(), Failure>;
@@ -38,15 +38,17 @@ pub async fn snapshot(client: &mut DaemonClient) -> Result<Vec<TaskRecord>, Fail
     }
 }
 
-/// Tasks from the daemon, or from the state file when no daemon runs (then
-/// nothing is live any more: their processes ended with the daemon).
+/// Tasks from the daemon. With none running, the saved state says which
+/// were live; a daemon is then started to learn what became of them (it
+/// re-adopts those still running), else the saved state is the answer.
 async fn all_tasks(paths: &Paths) -> Result<Vec<TaskRecord>, Failure> {
     if let Some(mut client) = connect(paths).await? {
         return snapshot(&mut client).await;
     }
-    let mut tasks: Vec<TaskRecord> = store::load_json(&paths.tasks_file())?.unwrap_or_default();
-    for task in &mut tasks {
-        task.apply(TaskEvent::Orphaned, now_ms());
+    let tasks: Vec<TaskRecord> = store::load_json(&paths.tasks_file())?.unwrap_or_default();
+    if tasks.iter().any(|t| t.state.is_live()) {
+        let mut client = DaemonClient::connect_or_start(paths).await?;
+        return snapshot(&mut client).await;
     }
     Ok(tasks)
 }

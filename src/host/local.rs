@@ -81,7 +81,18 @@ impl Host for LocalHost {
     }
 }
 
-fn spawn_local_pty(spec: PtySpec) -> Result<PtyProcess, HostError> {
+/// A program started in a new PTY on this machine.
+pub(super) struct OpenedPty {
+    pub pid: Option<u32>,
+    pub reader: Box<dyn io::Read + Send>,
+    pub writer: Box<dyn io::Write + Send>,
+    pub master: Box<dyn MasterPty + Send>,
+    pub waiter: Box<dyn FnOnce() -> ExitInfo + Send>,
+}
+
+/// Opens a PTY of `spec.size` and starts `spec.argv` in it (a session of its
+/// own, so its pid is its process group).
+pub(super) fn open_pty(spec: &PtySpec) -> Result<OpenedPty, HostError> {
     let program = spec.argv.first().cloned().unwrap_or_default();
     let spawn_err = |reason: String| HostError::Spawn {
         program: program.clone(),
@@ -119,10 +130,6 @@ fn spawn_local_pty(spec: PtySpec) -> Result<PtyProcess, HostError> {
         .master
         .take_writer()
         .map_err(|e| spawn_err(e.to_string()))?;
-    let control = Arc::new(LocalPtyControl {
-        master: Mutex::new(pair.master),
-        pid,
-    });
     let waiter = Box::new(move || {
         // Reap by pid so the exact signal is known; the child handle only
         // keeps portable-pty's bookkeeping alive until then.
@@ -131,31 +138,44 @@ fn spawn_local_pty(spec: PtySpec) -> Result<PtyProcess, HostError> {
         match status {
             Some(Ok(WaitStatus::Exited(_, code))) => ExitInfo {
                 code: Some(code),
-                signal: None,
-                error: None,
+                ..Default::default()
             },
             Some(Ok(WaitStatus::Signaled(_, sig, _))) => ExitInfo {
-                code: None,
                 signal: Some(signal_name(sig)),
-                error: None,
+                ..Default::default()
             },
-            _ => ExitInfo {
-                code: None,
-                signal: None,
-                error: None,
-            },
+            _ => ExitInfo::default(),
         }
     });
-    Ok(PtyProcess {
+    Ok(OpenedPty {
         pid,
         reader,
         writer,
-        control,
+        master: pair.master,
         waiter,
     })
 }
 
-fn portable_size(size: PtySize) -> portable_pty::PtySize {
+fn spawn_local_pty(spec: PtySpec) -> Result<PtyProcess, HostError> {
+    if let Some(keeper) = spec.keeper.clone() {
+        return super::shim::spawn(spec, keeper);
+    }
+    let opened = open_pty(&spec)?;
+    let control = Arc::new(LocalPtyControl {
+        master: Mutex::new(opened.master),
+        pid: opened.pid,
+    });
+    Ok(PtyProcess {
+        pid: opened.pid,
+        reader: opened.reader,
+        writer: opened.writer,
+        control,
+        waiter: opened.waiter,
+        logs_itself: false,
+    })
+}
+
+pub(super) fn portable_size(size: PtySize) -> portable_pty::PtySize {
     portable_pty::PtySize {
         rows: size.rows,
         cols: size.cols,
@@ -273,6 +293,7 @@ mod tests {
                     rows: 33,
                     cols: 101,
                 },
+                keeper: None,
             })
             .await
             .unwrap();
@@ -299,6 +320,7 @@ mod tests {
                 cwd: "/no/such/dir".into(),
                 env: vec![],
                 size: PtySize { rows: 10, cols: 10 },
+                keeper: None,
             })
             .await
             .err()

@@ -2,6 +2,7 @@
 //! hosts later. Probe, tasks and (later) git are written once against it.
 
 pub mod local;
+pub mod shim;
 pub mod ssh;
 
 use std::io::{self, Read, Write};
@@ -81,6 +82,16 @@ pub struct PtySpec {
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
     pub size: PtySize,
+    /// On this machine: hold the PTY in a keeper process of its own, so the
+    /// task outlives the daemon (see [`shim`]). Ignored by SSH hosts.
+    pub keeper: Option<Keeper>,
+}
+
+/// Where a task's keeper process listens and what it logs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keeper {
+    pub socket: PathBuf,
+    pub log: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +117,8 @@ pub struct PtyProcess {
     pub writer: Box<dyn Write + Send>,
     pub control: Arc<dyn PtyControl>,
     pub waiter: Box<dyn FnOnce() -> ExitInfo + Send>,
+    /// The output is already logged where it starts (a keeper process).
+    pub logs_itself: bool,
 }
 
 #[async_trait]

@@ -98,6 +98,16 @@ impl LogHistory {
     }
 }
 
+/// The last `max` bytes of a file's first `end` bytes.
+pub fn read_tail_upto(path: &Path, end: u64, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let end = end.min(file.metadata()?.len());
+    file.seek(SeekFrom::Start(end.saturating_sub(max)))?;
+    let mut bytes = Vec::new();
+    file.take(end.min(max)).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// The last `max` bytes of a file.
 pub fn read_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     let mut file = std::fs::File::open(path)?;

@@ -20,14 +20,15 @@ pub fn spawn_reader(
     id: TaskId,
     mut reader: Box<dyn Read + Send>,
     screen: Arc<TaskScreen>,
-    log: File,
+    log: Option<File>,
     input: std_mpsc::Sender<Vec<u8>>,
     internal: UnboundedSender<Internal>,
 ) {
     std::thread::Builder::new()
         .name(format!("task-{id}-read"))
         .spawn(move || {
-            let mut log = BufWriter::with_capacity(64 * 1024, log);
+            // Absent when a keeper process logs the output itself.
+            let mut log = log.map(|log| BufWriter::with_capacity(64 * 1024, log));
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 let n = match reader.read(&mut buf) {
@@ -40,9 +41,10 @@ pub fn spawn_reader(
                 let chunk = &buf[..n];
                 // Buffered while the agent floods (full reads), written out
                 // as soon as it pauses.
-                if let Err(e) = log
-                    .write_all(chunk)
-                    .and_then(|_| if n < FLUSH_BELOW { log.flush() } else { Ok(()) })
+                if let Some(log) = log.as_mut()
+                    && let Err(e) = log
+                        .write_all(chunk)
+                        .and_then(|_| if n < FLUSH_BELOW { log.flush() } else { Ok(()) })
                 {
                     tracing::warn!(task = id, "log write failed: {e}");
                 }
@@ -56,7 +58,9 @@ pub fn spawn_reader(
                 }
                 screen.changed(id);
             }
-            let _ = log.flush();
+            if let Some(log) = log.as_mut() {
+                let _ = log.flush();
+            }
             let _ = internal.send(Internal::OutputClosed { id });
         })
         .expect("spawn reader thread");

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 mod workspace;
 
-use super::history::{LIVE_HISTORY, LogHistory, read_tail};
+use super::history::{LIVE_HISTORY, LogHistory, read_tail, read_tail_upto};
 use super::hosts::{DaemonPrompter, HostRegistry};
 use super::pumps;
 use super::screens::{Screens, TaskScreen};
@@ -22,7 +22,7 @@ use super::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, Workspace,
 use super::{Command, DispatchRequest, Event, Level, SupervisorConfig, WorkspaceChoice};
 use crate::git::Worktree;
 use crate::host::local::LOCAL;
-use crate::host::{PtyControl, PtyProcess, PtySize, StopSignal};
+use crate::host::{Keeper, PtyControl, PtyProcess, PtySize, StopSignal};
 use crate::probe::HostProbe;
 use crate::term::new_emulator;
 use crate::{probe, store};
@@ -158,11 +158,13 @@ impl Supervisor {
         match store::load_json::<Vec<TaskRecord>>(&path) {
             Ok(records) => {
                 let now = now_ms();
-                for mut record in records.unwrap_or_default() {
-                    // Nothing from an earlier run is attached to us any more.
-                    record.apply(TaskEvent::Orphaned, now);
+                for record in records.unwrap_or_default() {
                     self.next_id = self.next_id.max(record.id + 1);
-                    self.records.insert(record.id, record);
+                    let (id, live) = (record.id, record.state.is_live());
+                    self.records.insert(id, record);
+                    if live {
+                        self.readopt(id, now);
+                    }
                 }
             }
             Err(e) => {
@@ -173,6 +175,68 @@ impl Supervisor {
                     Level::Error,
                     format!("{e}; moved aside to {}", backup.display()),
                 );
+            }
+        }
+    }
+
+    /// A task that was live when the last daemon ended: attach to its
+    /// keeper if it still runs, take its exit status if it ended meanwhile,
+    /// else it is honestly lost.
+    fn readopt(&mut self, id: TaskId, now: u64) {
+        let socket = self.keeper_socket(id);
+        let local = self.records[&id].host == LOCAL;
+        if local && let Ok((process, hello)) = crate::host::shim::attach(&socket) {
+            let record = &self.records[&id];
+            let depth = self.config.settings.scrollback_lines;
+            // The screen as of `log_len`, then the keeper's stream from there.
+            let mut emulator = new_emulator(
+                PtySize {
+                    rows: 40,
+                    cols: 120,
+                },
+                LIVE_HISTORY.min(depth),
+            );
+            if let Ok(bytes) = read_tail_upto(&record.log_path, hello.log_len, REPLAY_BYTES) {
+                emulator.feed(&bytes);
+            }
+            let screen =
+                TaskScreen::with_log(emulator, LogHistory::new(record.log_path.clone(), depth));
+            self.screens.insert(id, screen);
+            self.run_pumps(id, process, None);
+            let record = self.records.get_mut(&id).expect("inserted");
+            record.pid = Some(hello.pid);
+            if record.state == TaskState::Starting {
+                record.apply(
+                    TaskEvent::Spawned {
+                        pid: Some(hello.pid),
+                    },
+                    now,
+                );
+            }
+            if let Some(exit) = hello.exit {
+                // It ended while no daemon was there: say so from the start.
+                record.apply(TaskEvent::Exited(exit), now);
+                return;
+            }
+            if record.state == TaskState::Stopping {
+                self.signal_stop(id);
+            }
+            tracing::info!(task = id, "re-adopted (pid {})", hello.pid);
+            return;
+        }
+        let exit = std::fs::read(crate::host::shim::exit_file(&socket))
+            .ok()
+            .and_then(|json| serde_json::from_slice::<ExitInfo>(&json).ok());
+        let record = self.records.get_mut(&id).expect("inserted");
+        match exit {
+            // It ended while no daemon was there; its keeper left word.
+            Some(exit) => {
+                record.apply(TaskEvent::Spawned { pid: record.pid }, now);
+                record.apply(TaskEvent::Exited(exit), now);
+                let _ = std::fs::remove_file(crate::host::shim::exit_file(&socket));
+            }
+            None => {
+                record.apply(TaskEvent::Orphaned, now);
             }
         }
     }
@@ -386,10 +450,17 @@ impl Supervisor {
             Err(e) => return self.fail(id, e),
         };
         let worktree_root = self.worktree_root(&request.project);
+        // On this machine a keeper process holds the PTY (and logs), so the
+        // task outlives this daemon.
+        let keeper = (request.host == LOCAL).then(|| Keeper {
+            socket: self.keeper_socket(id),
+            log: self.records[&id].log_path.clone(),
+        });
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
             let (worktree, result) =
-                workspace::prepare_and_spawn(host.as_ref(), id, request, worktree_root).await;
+                workspace::prepare_and_spawn(host.as_ref(), id, request, worktree_root, keeper)
+                    .await;
             let _ = tx.send(Internal::Spawned {
                 id,
                 worktree,
@@ -406,15 +477,34 @@ impl Supervisor {
         let Some(record) = self.records.get(&id) else {
             return;
         };
-        let log = match open_log(&record.log_path) {
-            Ok(log) => log,
-            Err(e) => {
-                let _ = process.control.signal_group(StopSignal::Kill);
-                let reason = format!("cannot write log {}: {e}", record.log_path.display());
-                return self.fail(id, reason);
-            }
+        let log = match process.logs_itself {
+            true => None,
+            false => match open_log(&record.log_path) {
+                Ok(log) => Some(log),
+                Err(e) => {
+                    let _ = process.control.signal_group(StopSignal::Kill);
+                    let reason = format!("cannot write log {}: {e}", record.log_path.display());
+                    return self.fail(id, reason);
+                }
+            },
         };
-        let screen = self.screens.get(id).expect("screen made at dispatch");
+        let pid = process.pid;
+        self.run_pumps(id, process, log);
+        let record = self.records.get_mut(&id).expect("checked above");
+        if record.state == TaskState::Stopping {
+            // Stopped while it was starting: finish the stop now.
+            record.pid = pid;
+            record.started_ms = Some(now_ms());
+            self.changed(id);
+            self.signal_stop(id);
+        } else {
+            self.update(id, TaskEvent::Spawned { pid });
+        }
+    }
+
+    /// The threads that move a task's output, input and exit.
+    fn run_pumps(&mut self, id: TaskId, process: PtyProcess, log: Option<std::fs::File>) {
+        let screen = self.screens.get(id).expect("a screen is made first");
         let input = pumps::spawn_writer(id, process.writer);
         self.screens.set_input(id, Some(input.clone()));
         pumps::spawn_reader(
@@ -422,7 +512,7 @@ impl Supervisor {
             process.reader,
             screen,
             log,
-            input.clone(),
+            input,
             self.internal_tx.clone(),
         );
         pumps::spawn_waiter(id, process.waiter, self.internal_tx.clone());
@@ -433,16 +523,14 @@ impl Supervisor {
                 control: process.control,
             },
         );
-        let record = self.records.get_mut(&id).expect("checked above");
-        if record.state == TaskState::Stopping {
-            // Stopped while it was starting: finish the stop now.
-            record.pid = process.pid;
-            record.started_ms = Some(now_ms());
-            self.changed(id);
-            self.signal_stop(id);
-        } else {
-            self.update(id, TaskEvent::Spawned { pid: process.pid });
-        }
+    }
+
+    fn keeper_socket(&self, id: TaskId) -> std::path::PathBuf {
+        self.config
+            .paths
+            .runtime_dir
+            .join("tasks")
+            .join(format!("{id}.sock"))
     }
 
     fn stop(&mut self, id: TaskId) {

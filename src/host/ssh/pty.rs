@@ -115,6 +115,7 @@ pub async fn spawn(connection: Arc<Connection>, spec: PtySpec) -> Result<PtyProc
                 ..ExitInfo::default()
             })
         }),
+        logs_itself: false,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::git::{
     self, AppliedStatus, ApplyOutcome, ApplyRequest, DiffStat, FileDiff, LossReport, Selection,
     Strategy, Worktree, WorktreeRequest,
 };
-use crate::host::{Host, PtyProcess, PtySpec};
+use crate::host::{Host, Keeper, PtyProcess, PtySpec};
 use crate::supervisor::task::{Applied, TaskId, now_ms};
 use crate::supervisor::{DispatchRequest, Event, Level, WorkspaceChoice};
 
@@ -57,6 +57,7 @@ pub async fn prepare_and_spawn(
     id: TaskId,
     request: DispatchRequest,
     root: PathBuf,
+    keeper: Option<Keeper>,
 ) -> (Option<Worktree>, Result<PtyProcess, String>) {
     let worktree = match &request.workspace {
         WorkspaceChoice::InPlace => None,
@@ -90,6 +91,7 @@ pub async fn prepare_and_spawn(
         cwd,
         env: request.env,
         size: request.size,
+        keeper,
     };
     let result = host.spawn_pty(spec).await.map_err(|e| e.to_string());
     (worktree, result)
