@@ -13,12 +13,7 @@ const CTRL_S: &str = "\x13";
 const DETACH: &str = "\x1d";
 
 fn dispatch_cli(sandbox: &Sandbox, prompt: &str) -> u64 {
-    let (code, out, err) =
-        sandbox.cli(&["dispatch", "--project", "demo", "--agent", "fake", prompt]);
-    assert_eq!(code, 0, "dispatch failed: {err}");
-    out.trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("not an id: {out:?}"))
+    sandbox.dispatch(&["--project", "demo", "--agent", "fake", prompt])
 }
 
 fn socket(sandbox: &Sandbox) -> std::path::PathBuf {

@@ -17,36 +17,10 @@ fn dispatch(tui: &mut common::Tui, prompt: &str) {
     tui.wait_gone("New task");
 }
 
-/// The agent shown in the open dialog.
-fn dialog_agent(tui: &common::Tui) -> String {
-    let screen = tui.screen();
-    let line = screen
-        .lines()
-        .find(|l| l.contains("Agent   ◂"))
-        .unwrap_or("")
-        .to_string();
-    line.split('◂')
-        .nth(1)
-        .and_then(|r| r.split('▸').next())
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
-
 /// In the open dialog, moves to the agent field and cycles it to `id`.
 fn select_agent(tui: &mut common::Tui, id: &str) {
     tui.send("\t\t"); // from the prompt: Tab → project, Tab → agent
-    for _ in 0..40 {
-        let current = dialog_agent(tui);
-        if current == id {
-            return;
-        }
-        tui.send("\x1b[C");
-        tui.wait_until("the agent to change", |s| {
-            !s.contents().contains(&format!("◂ {current} ▸"))
-        });
-    }
-    panic!("agent {id} not offered; screen:\n{}", tui.screen());
+    tui.cycle_to("Agent", id);
 }
 
 #[test]
@@ -240,14 +214,8 @@ fn daemon_killed_hard_readopts_running_agents() {
 fn tasks_that_end_or_vanish_while_no_daemon_runs_are_reported_honestly() {
     let sandbox = Sandbox::new();
     sandbox.write_config("");
-    let dispatch_cli = |prompt: &str| {
-        let (code, out, err) =
-            sandbox.cli(&["dispatch", "--project", "demo", "--agent", "fake", prompt]);
-        assert_eq!(code, 0, "{err}");
-        out.trim().parse::<u64>().unwrap()
-    };
-    let ends = dispatch_cli("sleep=1500 exit=4");
-    let vanishes = dispatch_cli("idle");
+    let ends = sandbox.dispatch(&["--project", "demo", "--agent", "fake", "sleep=1500 exit=4"]);
+    let vanishes = sandbox.dispatch(&["--project", "demo", "--agent", "fake", "idle"]);
     let tasks: serde_json::Value = serde_json::from_str(&sandbox.cli(&["ls", "--json"]).1).unwrap();
     let agent_pid = tasks[1]["pid"].as_u64().unwrap() as u32;
     kill(
@@ -278,7 +246,7 @@ fn tasks_that_end_or_vanish_while_no_daemon_runs_are_reported_honestly() {
             .unwrap()
             .iter()
             .find(|t| t["id"] == id)
-            .unwrap()["state"]
+            .unwrap_or_else(|| panic!("no task {id} in {tasks:#}"))["state"]
             .clone()
     };
     assert_eq!(state(ends)["state"], "exited", "{tasks:#}");

@@ -117,21 +117,17 @@ fn review_reject_one_hunk_apply_then_discard() {
 fn cli_diff_and_apply_with_merge() {
     let sandbox = Sandbox::new();
     sandbox.write_config("");
-    let (code, out, err) = sandbox.cli(&[
-        "dispatch",
-        "--project",
-        "demo",
-        "--agent",
-        "fake",
-        "--headless",
-        "write:README.md=changed\\n write:added.txt=hi",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let id = out.trim().to_string();
-    wait_for_condition("the task to end", || {
-        let (_, out, _) = sandbox.cli(&["ls", "--json"]);
-        out.contains("\"exited\"")
-    });
+    let id = sandbox
+        .dispatch(&[
+            "--project",
+            "demo",
+            "--agent",
+            "fake",
+            "--headless",
+            "write:README.md=changed\n write:added.txt=hi",
+        ])
+        .to_string();
+    sandbox.wait_for_state("exited");
     let (code, diff, err) = sandbox.cli(&["diff", &id]);
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -180,20 +176,17 @@ fn project_setup_runs_in_the_worktree_before_the_agent() {
         &format!("{:?}", sandbox.repo().display().to_string()),
     );
     sandbox.write_config(&config);
-    let (code, out, err) = sandbox.cli(&[
-        "dispatch",
-        "--project",
-        "setup",
-        "--agent",
-        "fake",
-        "--headless",
-        "lines=1",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let id = out.trim().to_string();
-    wait_for_condition("the task to end", || {
-        sandbox.cli(&["ls", "--json"]).1.contains("\"exited\"")
-    });
+    let id = sandbox
+        .dispatch(&[
+            "--project",
+            "setup",
+            "--agent",
+            "fake",
+            "--headless",
+            "lines=1",
+        ])
+        .to_string();
+    sandbox.wait_for_state("exited");
     let log = sandbox.log(id.parse().unwrap());
     assert!(log.contains("$ cat .env > setup-ran.txt"), "{log}");
     let worktree = sandbox.fd_home().join(format!("data/worktrees/setup/{id}"));

@@ -167,8 +167,7 @@ fn a_host_that_dies_mid_task_shows_and_the_ui_stays_responsive() {
     let known = format!("{}\n", remote.sshd.known_hosts_line());
     std::fs::write(sandbox.home().join(".ssh/known_hosts"), known).unwrap();
     sandbox.write_config(&config(&remote));
-    let (code, out, err) = sandbox.cli(&[
-        "dispatch",
+    let id = sandbox.dispatch(&[
         "--project",
         "remote",
         "--agent",
@@ -176,8 +175,6 @@ fn a_host_that_dies_mid_task_shows_and_the_ui_stays_responsive() {
         "--in-place",
         "lines=2 idle",
     ]);
-    assert_eq!(code, 0, "{err}");
-    let id = out.trim().to_string();
     let mut tui = sandbox.spawn(&[], 140, 42, &[]);
     tui.wait_for("idle: waiting");
     remote.sshd.kill();

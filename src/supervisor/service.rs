@@ -10,11 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::sync::watch;
 
+mod admin;
+mod restore;
 mod workspace;
 
-use super::history::{LIVE_HISTORY, LogHistory, read_tail, read_tail_upto};
+use super::history::{LIVE_HISTORY, LogHistory};
 use super::hosts::{DaemonPrompter, HostRegistry};
 use super::pumps;
 use super::screens::{Screens, TaskScreen};
@@ -25,10 +26,8 @@ use crate::host::local::LOCAL;
 use crate::host::{Keeper, PtyControl, PtyProcess, PtySize, StopSignal};
 use crate::probe::HostProbe;
 use crate::term::new_emulator;
-use crate::{probe, store};
+use restore::RecordSaver;
 
-/// How much of a log is replayed to rebuild the screen of an ended task.
-const REPLAY_BYTES: u64 = 512 * 1024;
 /// How long a task's end waits for its last output to be read.
 const DRAIN_WAIT: Duration = Duration::from_secs(2);
 /// After SIGKILL, how long shutdown waits for processes to be reaped.
@@ -88,7 +87,7 @@ pub struct Supervisor {
     /// Tasks with a diff being computed.
     diffing: HashSet<TaskId>,
     next_id: TaskId,
-    saver: watch::Sender<Vec<TaskRecord>>,
+    saver: RecordSaver,
     shutting_down: bool,
 }
 
@@ -101,7 +100,7 @@ impl Supervisor {
         events: UnboundedSender<Event>,
     ) -> Self {
         let (internal_tx, internal_rx) = unbounded_channel();
-        let (saver, _) = watch::channel(Vec::new());
+        let saver = RecordSaver::new(config.paths.tasks_file());
         Supervisor {
             config,
             hosts,
@@ -125,7 +124,7 @@ impl Supervisor {
 
     pub async fn run(mut self, mut commands: UnboundedReceiver<Command>) {
         self.load();
-        self.start_saver();
+        self.saver.start(self.events.clone());
         self.recover_worktrees();
         self.hosts.configure(&self.config.settings.hosts.clone());
         let _ = self.events.send(Event::Snapshot {
@@ -151,120 +150,6 @@ impl Supervisor {
             }
         }
         self.finish_shutdown();
-    }
-
-    fn load(&mut self) {
-        let path = self.config.paths.tasks_file();
-        match store::load_json::<Vec<TaskRecord>>(&path) {
-            Ok(records) => {
-                let now = now_ms();
-                for record in records.unwrap_or_default() {
-                    self.next_id = self.next_id.max(record.id + 1);
-                    let (id, live) = (record.id, record.state.is_live());
-                    self.records.insert(id, record);
-                    if live {
-                        self.readopt(id, now);
-                    }
-                }
-            }
-            Err(e) => {
-                // Keep the unreadable file for the user instead of overwriting it.
-                let backup = path.with_extension("json.corrupt");
-                let _ = std::fs::rename(&path, &backup);
-                self.notice(
-                    Level::Error,
-                    format!("{e}; moved aside to {}", backup.display()),
-                );
-            }
-        }
-    }
-
-    /// A task that was live when the last daemon ended: attach to its
-    /// keeper if it still runs, take its exit status if it ended meanwhile,
-    /// else it is honestly lost.
-    fn readopt(&mut self, id: TaskId, now: u64) {
-        let socket = self.keeper_socket(id);
-        let local = self.records[&id].host == LOCAL;
-        if local && let Ok((process, hello)) = crate::host::shim::attach(&socket) {
-            let record = &self.records[&id];
-            let depth = self.config.settings.scrollback_lines;
-            // The screen as of `log_len`, then the keeper's stream from there.
-            let mut emulator = new_emulator(
-                PtySize {
-                    rows: 40,
-                    cols: 120,
-                },
-                LIVE_HISTORY.min(depth),
-            );
-            if let Ok(bytes) = read_tail_upto(&record.log_path, hello.log_len, REPLAY_BYTES) {
-                emulator.feed(&bytes);
-            }
-            let screen =
-                TaskScreen::with_log(emulator, LogHistory::new(record.log_path.clone(), depth));
-            self.screens.insert(id, screen);
-            self.run_pumps(id, process, None);
-            let record = self.records.get_mut(&id).expect("inserted");
-            record.pid = Some(hello.pid);
-            if record.state == TaskState::Starting {
-                record.apply(
-                    TaskEvent::Spawned {
-                        pid: Some(hello.pid),
-                    },
-                    now,
-                );
-            }
-            if let Some(exit) = hello.exit {
-                // It ended while no daemon was there: say so from the start.
-                record.apply(TaskEvent::Exited(exit), now);
-                return;
-            }
-            if record.state == TaskState::Stopping {
-                self.signal_stop(id);
-            }
-            tracing::info!(task = id, "re-adopted (pid {})", hello.pid);
-            return;
-        }
-        let exit = std::fs::read(crate::host::shim::exit_file(&socket))
-            .ok()
-            .and_then(|json| serde_json::from_slice::<ExitInfo>(&json).ok());
-        let record = self.records.get_mut(&id).expect("inserted");
-        match exit {
-            // It ended while no daemon was there; its keeper left word.
-            Some(exit) => {
-                record.apply(TaskEvent::Spawned { pid: record.pid }, now);
-                record.apply(TaskEvent::Exited(exit), now);
-                let _ = std::fs::remove_file(crate::host::shim::exit_file(&socket));
-            }
-            None => {
-                record.apply(TaskEvent::Orphaned, now);
-            }
-        }
-    }
-
-    fn start_saver(&mut self) {
-        let (tx, mut rx) = watch::channel(self.records.values().cloned().collect::<Vec<_>>());
-        self.saver = tx;
-        let path = self.config.paths.tasks_file();
-        let events = self.events.clone();
-        tokio::spawn(async move {
-            loop {
-                let records = rx.borrow_and_update().clone();
-                let path = path.clone();
-                let saved = tokio::task::spawn_blocking(move || store::save_json(&path, &records))
-                    .await
-                    .map_err(std::io::Error::other)
-                    .and_then(|r| r);
-                if let Err(e) = saved {
-                    let _ = events.send(Event::Notice {
-                        level: Level::Error,
-                        message: format!("cannot save task state: {e}"),
-                    });
-                }
-                if rx.changed().await.is_err() {
-                    break;
-                }
-            }
-        });
     }
 
     fn handle_command(&mut self, command: Command) {
@@ -407,9 +292,6 @@ impl Supervisor {
     fn dispatch(&mut self, request: DispatchRequest) {
         let id = self.next_id;
         self.next_id += 1;
-        if let Some(token) = request.token {
-            let _ = self.events.send(Event::Dispatched { token, id });
-        }
         let log_path = self.config.paths.logs_dir().join(format!("task-{id}.log"));
         let in_worktree = matches!(request.workspace, WorkspaceChoice::Worktree { .. });
         let record = TaskRecord {
@@ -441,6 +323,17 @@ impl Supervisor {
         self.screens.insert(id, screen);
         self.records.insert(id, record);
         self.changed(id);
+        // Saved before anyone hears of it: a task must not be forgotten if
+        // this daemon dies a moment later (its keeper would run on unseen).
+        if let Err(e) = self
+            .saver
+            .save_now(self.records.values().cloned().collect())
+        {
+            self.notice(Level::Error, format!("cannot save task state: {e}"));
+        }
+        if let Some(token) = request.token {
+            let _ = self.events.send(Event::Dispatched { token, id });
+        }
         if self.shutting_down {
             self.fail(id, "flightdeck is shutting down".into());
             return;
@@ -576,135 +469,6 @@ impl Supervisor {
         }
     }
 
-    fn replay(&mut self, id: TaskId, size: PtySize) {
-        if self.screens.get(id).is_some() {
-            return;
-        }
-        let Some(record) = self.records.get(&id) else {
-            return;
-        };
-        let path = record.log_path.clone();
-        let scrollback = self.config.settings.scrollback_lines;
-        let screens = self.screens.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut emulator = new_emulator(size, LIVE_HISTORY.min(scrollback));
-            match read_tail(&path, REPLAY_BYTES) {
-                Ok(bytes) => emulator.feed(&bytes),
-                Err(e) => emulator.feed(
-                    format!(
-                        "\x1b[31mflightdeck: cannot read {}: {e}\x1b[0m\r\n",
-                        path.display()
-                    )
-                    .as_bytes(),
-                ),
-            }
-            screens.insert(
-                id,
-                TaskScreen::with_log(emulator, LogHistory::new(path, scrollback)),
-            );
-        });
-    }
-
-    /// Probes one host, or this machine and every configured host.
-    fn probe(&mut self, only: Option<String>) {
-        let names = match only {
-            Some(name) => vec![name],
-            None => std::iter::once(LOCAL.to_string())
-                .chain(self.hosts.configured())
-                .collect(),
-        };
-        for name in names {
-            let host = match self.hosts.get(&name) {
-                Ok(host) => host,
-                Err(e) => {
-                    self.notice(Level::Error, e);
-                    continue;
-                }
-            };
-            let catalog = self.config.settings.catalog.clone();
-            let timeout = self.config.settings.probe_timeout;
-            let tx = self.internal_tx.clone();
-            tokio::spawn(async move {
-                let probe = probe::probe_host(host.as_ref(), &catalog, timeout).await;
-                let _ = tx.send(Internal::Probed(probe));
-            });
-        }
-    }
-
-    /// Installs `agent` on `host` with its catalog recipe, as a task whose
-    /// pane shows the progress; the host is probed again when it ends.
-    fn install(&mut self, host: String, agent: String) {
-        let Some(spec) = self.config.settings.catalog.get(&agent).cloned() else {
-            return self.notice(Level::Error, format!("unknown agent {agent:?}"));
-        };
-        let Some(script) = spec.install_script() else {
-            let why = format!(
-                "{} has no install recipe for its configured command `{}`; install it yourself",
-                spec.name, spec.binary
-            );
-            return self.notice(Level::Error, why);
-        };
-        let env = self
-            .probes
-            .get(&host)
-            .and_then(|p| p.path.clone())
-            .map(|path| vec![("PATH".to_string(), path)])
-            .unwrap_or_default();
-        let id = self.next_id;
-        self.installs.insert(id, host.clone());
-        self.dispatch(DispatchRequest {
-            token: None,
-            project: "(install)".into(),
-            agent,
-            host,
-            mode: crate::catalog::RunMode::Headless,
-            prompt: String::new(),
-            argv: vec!["sh".into(), "-c".into(), script],
-            cwd: "/".into(),
-            env,
-            size: PtySize {
-                rows: 24,
-                cols: 100,
-            },
-            workspace: WorkspaceChoice::InPlace,
-            setup: None,
-        });
-    }
-
-    fn begin_shutdown(&mut self) {
-        if self.shutting_down {
-            return;
-        }
-        self.shutting_down = true;
-        let live: Vec<TaskId> = self
-            .records
-            .values()
-            .filter(|r| r.state.is_live())
-            .map(|r| r.id)
-            .collect();
-        for id in live {
-            self.stop(id);
-        }
-        let tx = self.internal_tx.clone();
-        let cap = self.config.settings.stop_grace + SHUTDOWN_SLACK;
-        tokio::spawn(async move {
-            tokio::time::sleep(cap).await;
-            let _ = tx.send(Internal::ShutdownDeadline);
-        });
-    }
-
-    fn shutdown_complete(&self) -> bool {
-        self.draining.is_empty() && !self.records.values().any(|r| r.state.is_live())
-    }
-
-    fn finish_shutdown(&mut self) {
-        let records: Vec<TaskRecord> = self.records.values().cloned().collect();
-        if let Err(e) = store::save_json(&self.config.paths.tasks_file(), &records) {
-            tracing::error!("final save failed: {e}");
-        }
-        let _ = self.events.send(Event::ShutDown);
-    }
-
     /// Applies `event` to task `id`, announcing and saving the change.
     fn update(&mut self, id: TaskId, event: TaskEvent) -> bool {
         let applied = self
@@ -738,8 +502,7 @@ impl Supervisor {
         if let Some(record) = self.records.get(&id) {
             let _ = self.events.send(Event::Task(Box::new(record.clone())));
         }
-        self.saver
-            .send_replace(self.records.values().cloned().collect());
+        self.saver.update(self.records.values().cloned().collect());
     }
 
     fn notice(&self, level: Level, message: String) {

@@ -133,6 +133,26 @@ impl Sandbox {
         }
     }
 
+    /// `flightdeck dispatch ARGS…` (`--project`, `--agent`, flags, prompt);
+    /// the new task's id.
+    pub fn dispatch(&self, args: &[&str]) -> u64 {
+        let mut all = vec!["dispatch"];
+        all.extend_from_slice(args);
+        let (code, out, err) = self.cli(&all);
+        assert_eq!(code, 0, "dispatch failed: {err}");
+        out.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("not a task id: {out:?}"))
+    }
+
+    /// Waits until `flightdeck ls --json` shows some task in `state`.
+    pub fn wait_for_state(&self, state: &str) {
+        let needle = format!("\"state\": \"{state}\"");
+        wait_for_condition(&format!("a task to be {state}"), || {
+            self.cli(&["ls", "--json"]).1.contains(&needle)
+        });
+    }
+
     /// Runs the CLI in this sandbox; returns (exit code, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
         let out = std::process::Command::new(flightdeck_bin())

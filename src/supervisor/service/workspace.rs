@@ -396,8 +396,7 @@ impl Supervisor {
         self.screens.remove(id);
         let _ = std::fs::remove_file(&record.log_path);
         let _ = self.events.send(Event::Removed { id });
-        self.saver
-            .send_replace(self.records.values().cloned().collect());
+        self.saver.update(self.records.values().cloned().collect());
         tracing::info!(task = id, "discarded at {}", now_ms());
     }
 }

@@ -1,0 +1,180 @@
+//! What the supervisor finds when it starts: the saved task records, the
+//! keepers of tasks that were running (re-adopted), and the saver that
+//! writes records back atomically.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
+
+use super::Supervisor;
+use crate::host::PtySize;
+use crate::host::local::LOCAL;
+use crate::store;
+use crate::supervisor::history::{LIVE_HISTORY, LogHistory, read_tail_upto};
+use crate::supervisor::screens::TaskScreen;
+use crate::supervisor::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, now_ms};
+use crate::supervisor::{Event, Level};
+use crate::term::new_emulator;
+
+/// How much of a log is replayed to rebuild a screen.
+pub(super) const REPLAY_BYTES: u64 = 512 * 1024;
+
+impl Supervisor {
+    pub(super) fn load(&mut self) {
+        let path = self.config.paths.tasks_file();
+        match store::load_json::<Vec<TaskRecord>>(&path) {
+            Ok(records) => {
+                let now = now_ms();
+                for record in records.unwrap_or_default() {
+                    self.next_id = self.next_id.max(record.id + 1);
+                    let (id, live) = (record.id, record.state.is_live());
+                    self.records.insert(id, record);
+                    if live {
+                        self.readopt(id, now);
+                    }
+                }
+            }
+            Err(e) => {
+                // Keep the unreadable file for the user instead of overwriting it.
+                let backup = path.with_extension("json.corrupt");
+                let _ = std::fs::rename(&path, &backup);
+                self.notice(
+                    Level::Error,
+                    format!("{e}; moved aside to {}", backup.display()),
+                );
+            }
+        }
+    }
+
+    /// A task that was live when the last daemon ended: attach to its
+    /// keeper if it still runs, take its exit status if it ended meanwhile,
+    /// else it is honestly lost.
+    fn readopt(&mut self, id: TaskId, now: u64) {
+        let socket = self.keeper_socket(id);
+        let local = self.records[&id].host == LOCAL;
+        if local && let Ok((process, hello)) = crate::host::shim::attach(&socket) {
+            let record = &self.records[&id];
+            let depth = self.config.settings.scrollback_lines;
+            // The screen as of `log_len`, then the keeper's stream from there.
+            let mut emulator = new_emulator(
+                PtySize {
+                    rows: 40,
+                    cols: 120,
+                },
+                LIVE_HISTORY.min(depth),
+            );
+            if let Ok(bytes) = read_tail_upto(&record.log_path, hello.log_len, REPLAY_BYTES) {
+                emulator.feed(&bytes);
+            }
+            let screen =
+                TaskScreen::with_log(emulator, LogHistory::new(record.log_path.clone(), depth));
+            self.screens.insert(id, screen);
+            self.run_pumps(id, process, None);
+            let record = self.records.get_mut(&id).expect("inserted");
+            record.pid = Some(hello.pid);
+            if record.state == TaskState::Starting {
+                record.apply(
+                    TaskEvent::Spawned {
+                        pid: Some(hello.pid),
+                    },
+                    now,
+                );
+            }
+            if let Some(exit) = hello.exit {
+                // It ended while no daemon was there: say so from the start.
+                record.apply(TaskEvent::Exited(exit), now);
+                return;
+            }
+            if record.state == TaskState::Stopping {
+                self.signal_stop(id);
+            }
+            tracing::info!(task = id, "re-adopted (pid {})", hello.pid);
+            return;
+        }
+        let exit = std::fs::read(crate::host::shim::exit_file(&socket))
+            .ok()
+            .and_then(|json| serde_json::from_slice::<ExitInfo>(&json).ok());
+        let record = self.records.get_mut(&id).expect("inserted");
+        match exit {
+            // It ended while no daemon was there; its keeper left word.
+            Some(exit) => {
+                record.apply(TaskEvent::Spawned { pid: record.pid }, now);
+                record.apply(TaskEvent::Exited(exit), now);
+                let _ = std::fs::remove_file(crate::host::shim::exit_file(&socket));
+            }
+            None => {
+                record.apply(TaskEvent::Orphaned, now);
+            }
+        }
+    }
+}
+
+/// Writes the task records to disk. Most changes are saved in the
+/// background; `save_now` saves before returning, for moments that must
+/// survive a crash right after (a dispatch, the end of shutdown). One lock
+/// orders every write and each write takes the newest snapshot under it,
+/// so an older snapshot never lands after a newer one.
+pub(super) struct RecordSaver {
+    latest: watch::Sender<Vec<TaskRecord>>,
+    lock: Arc<Mutex<()>>,
+    path: PathBuf,
+}
+
+impl RecordSaver {
+    pub(super) fn new(path: PathBuf) -> Self {
+        RecordSaver {
+            latest: watch::channel(Vec::new()).0,
+            lock: Arc::default(),
+            path,
+        }
+    }
+
+    /// Starts the background writer; it reports failures as notices.
+    pub(super) fn start(&self, events: UnboundedSender<Event>) {
+        let mut changes = self.latest.subscribe();
+        let (lock, path) = (self.lock.clone(), self.path.clone());
+        tokio::spawn(async move {
+            loop {
+                changes.borrow_and_update();
+                let (latest, lock, path) = (changes.clone(), lock.clone(), path.clone());
+                let saved =
+                    tokio::task::spawn_blocking(move || write_newest(&lock, &path, &latest))
+                        .await
+                        .map_err(std::io::Error::other)
+                        .and_then(|r| r);
+                if let Err(e) = saved {
+                    let _ = events.send(Event::Notice {
+                        level: Level::Error,
+                        message: format!("cannot save task state: {e}"),
+                    });
+                }
+                if changes.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Queues `records` for the background writer.
+    pub(super) fn update(&self, records: Vec<TaskRecord>) {
+        self.latest.send_replace(records);
+    }
+
+    /// Saves `records` before returning.
+    pub(super) fn save_now(&self, records: Vec<TaskRecord>) -> std::io::Result<()> {
+        self.latest.send_replace(records);
+        write_newest(&self.lock, &self.path, &self.latest.subscribe())
+    }
+}
+
+fn write_newest(
+    lock: &Mutex<()>,
+    path: &Path,
+    latest: &watch::Receiver<Vec<TaskRecord>>,
+) -> std::io::Result<()> {
+    let _order = lock.lock().unwrap_or_else(PoisonError::into_inner);
+    let records = latest.borrow().clone();
+    store::save_json(path, &records)
+}
