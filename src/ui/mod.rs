@@ -4,9 +4,11 @@
 
 pub mod action;
 mod attach;
+mod events;
 pub mod form;
 mod hosts_actions;
 pub mod layout;
+mod mouse;
 pub mod review;
 mod review_actions;
 pub mod state;

@@ -2,24 +2,23 @@
 //! It returns effects for the runtime to carry out (commands to the
 //! supervisor, probes, attach) and never does I/O itself.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
-use ratatui::layout::{Position, Rect};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use ratatui::layout::Rect;
 
 use super::action::{Action, Effect};
 use super::form::{DispatchForm, FormOutcome, build_request};
 use super::layout;
 use super::state::{Focus, Modal, State, View};
-use super::{hosts_actions, review_actions};
+use super::{events, hosts_actions, mouse, review_actions};
 use crate::daemon::client::Frames;
 use crate::daemon::protocol::Watch;
 use crate::host::PtySize;
 use crate::keymap::Command as Key;
 use crate::supervisor::task::TaskId;
-use crate::supervisor::{Command, Event, Level};
+use crate::supervisor::{Command, Level};
 
 /// How long a notice stays in the status bar.
 const NOTICE_MS: u64 = 6_000;
-const WHEEL_LINES: usize = 3;
 
 pub fn update(state: &mut State, action: Action, frames: &Frames) -> Vec<Effect> {
     let mut effects = Vec::new();
@@ -33,7 +32,7 @@ pub fn update(state: &mut State, action: Action, frames: &Frames) -> Vec<Effect>
                 form.paste(&text);
             }
         }
-        Action::Mouse(mouse) => on_mouse(state, mouse, frames),
+        Action::Mouse(mouse) => mouse::on_mouse(state, mouse, frames),
         Action::Resize { width, height } => {
             state.area = Rect::new(0, 0, width, height);
             if let Some(Modal::Review(review)) = &mut state.modal {
@@ -50,7 +49,7 @@ pub fn update(state: &mut State, action: Action, frames: &Frames) -> Vec<Effect>
                 state.notice = None;
             }
         }
-        Action::Supervisor(event) => on_event(state, event, &mut effects),
+        Action::Supervisor(event) => events::on_event(state, event, &mut effects),
         Action::ProjectsChecked(status) => state.project_status = status,
         Action::ProjectSaved(Ok(project)) => {
             state.notify(Level::Info, format!("added project {}", project.name));
@@ -316,7 +315,7 @@ fn select_task_by_offset(state: &mut State, delta: isize) {
     state.selected_task = Some(state.tasks[i].id);
 }
 
-fn scroll(state: &mut State, id: TaskId, delta: isize, frames: &Frames) {
+pub(super) fn scroll(state: &mut State, id: TaskId, delta: isize, frames: &Frames) {
     // The latest frame says how far back one can go (it may have learnt
     // that there is less history than it offered before).
     let history = frames.get(id).map_or(0, |f| f.history as usize);
@@ -327,170 +326,6 @@ fn scroll(state: &mut State, id: TaskId, delta: isize, frames: &Frames) {
     } else {
         state.scroll.insert(id, next);
     }
-}
-
-fn on_mouse(state: &mut State, mouse: MouseEvent, frames: &Frames) {
-    if state.modal.is_some() || layout::too_small(state.area) {
-        return;
-    }
-    let at = Position::new(mouse.column, mouse.row);
-    let pane_under = state
-        .visible_panes()
-        .into_iter()
-        .find(|(_, r)| layout_outer(*r).contains(at));
-    match mouse.kind {
-        MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
-            if let Some((id, _)) = pane_under {
-                let delta = if mouse.kind == MouseEventKind::ScrollUp {
-                    WHEEL_LINES as isize
-                } else {
-                    -(WHEEL_LINES as isize)
-                };
-                scroll(state, id, delta, frames);
-            }
-        }
-        MouseEventKind::Down(MouseButton::Left) => {
-            if let Some((id, _)) = pane_under {
-                state.selected_task = Some(id);
-                return;
-            }
-            if state.view != View::Dashboard {
-                return;
-            }
-            let d = state.dashboard();
-            let lists = [
-                (
-                    Focus::Projects,
-                    d.projects,
-                    state.projects.len(),
-                    state.selected_project,
-                ),
-                (
-                    Focus::Hosts,
-                    d.hosts,
-                    state.hosts.len(),
-                    state.selected_host,
-                ),
-                (
-                    Focus::Agents,
-                    d.agents,
-                    state.catalog.agents().len(),
-                    state.selected_agent,
-                ),
-                (
-                    Focus::Tasks,
-                    d.tasks,
-                    state.tasks.len(),
-                    state.selected_task_index(),
-                ),
-            ];
-            for (focus, area, len, selected) in lists {
-                let inner = layout::inner(area);
-                if !inner.contains(at) {
-                    continue;
-                }
-                state.focus = focus;
-                let row =
-                    layout::list_offset(selected, len, inner.height) + (at.y - inner.y) as usize;
-                if row < len {
-                    match focus {
-                        Focus::Projects => state.selected_project = row,
-                        Focus::Hosts => state.selected_host = row,
-                        Focus::Agents => state.selected_agent = row,
-                        Focus::Tasks => state.selected_task = Some(state.tasks[row].id),
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The frame around a pane's inner area.
-fn layout_outer(inner: Rect) -> Rect {
-    Rect::new(
-        inner.x.saturating_sub(1),
-        inner.y.saturating_sub(1),
-        inner.width + 2,
-        inner.height + 2,
-    )
-}
-
-fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
-    match event {
-        Event::Snapshot {
-            mut tasks,
-            probes,
-            hosts,
-            prompts,
-            settings,
-        } => {
-            if let Some(settings) = settings.filter(|_| state.remote.is_some()) {
-                adopt_settings(state, *settings);
-            }
-            tasks.sort_by_key(|t| std::cmp::Reverse(t.id));
-            state.selected_task = tasks.first().map(|t| t.id);
-            state.tasks = tasks;
-            state.probes = probes.into_iter().map(|p| (p.host.clone(), p)).collect();
-            if !hosts.is_empty() {
-                hosts_actions::on_event(state, Event::Hosts(hosts));
-            }
-            for (id, question) in prompts {
-                hosts_actions::on_event(state, Event::Prompt { id, question });
-            }
-        }
-        Event::Task(record) => match state.tasks.iter_mut().find(|t| t.id == record.id) {
-            Some(existing) => *existing = *record,
-            None => {
-                // A new task: show it.
-                state.selected_task = Some(record.id);
-                state.tasks.insert(0, *record);
-                state.tasks.sort_by_key(|t| std::cmp::Reverse(t.id));
-            }
-        },
-        Event::Output { .. } | Event::Dispatched { .. } => {}
-        Event::Diff { .. } | Event::Applied { .. } | Event::DiscardCheck { .. } => {
-            review_actions::on_event(state, event)
-        }
-        Event::Removed { id } => {
-            let index = state.selected_task_index();
-            state.tasks.retain(|t| t.id != id);
-            if state.selected_task == Some(id) {
-                let next = index.min(state.tasks.len().saturating_sub(1));
-                state.selected_task = state.tasks.get(next).map(|t| t.id);
-            }
-            state.notify(Level::Info, format!("discarded task #{id}"));
-        }
-        Event::Probe(_)
-        | Event::Hosts(_)
-        | Event::HostState { .. }
-        | Event::Prompt { .. }
-        | Event::PromptClosed { .. } => hosts_actions::on_event(state, event),
-        Event::Settings(settings) => {
-            if state.remote.is_some() {
-                adopt_settings(state, *settings);
-            }
-        }
-        Event::Notice { level, message } => state.notify(level, message),
-        Event::ShutDown => effects.push(Effect::Exit),
-    }
-}
-
-/// A dashboard attached to another machine's daemon works with that
-/// daemon's projects and agents, not its own config's.
-fn adopt_settings(state: &mut State, settings: crate::supervisor::Settings) {
-    state.project_status = vec![
-        super::state::ProjectStatus {
-            exists: true,
-            git: true
-        };
-        settings.projects.len()
-    ];
-    state.projects = settings.projects;
-    state.catalog = settings.catalog;
-    state.selected_project = state
-        .selected_project
-        .min(state.projects.len().saturating_sub(1));
 }
 
 /// Keeps the daemon sending frames of exactly the panes on screen, and
@@ -521,8 +356,9 @@ mod tests {
     use super::*;
     use crate::catalog::RunMode;
     use crate::config::{Config, Project};
+    use crate::supervisor::Event;
     use crate::supervisor::task::{TaskRecord, TaskState};
-    use crossterm::event::{KeyModifiers, MouseEvent};
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
     fn state() -> State {
         let mut config = Config::defaults("/c/config.toml".into());
