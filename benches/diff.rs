@@ -1,7 +1,10 @@
-//! Parsing a 50,000-line `git diff` (what the review view opens).
+//! Parsing a 50,000-line `git diff`, and the review view opening one and
+//! jumping to its end.
 //!
 //! `cargo bench --bench diff`.
 
+#[path = "common/review.rs"]
+mod review;
 #[path = "common/workload.rs"]
 mod workload;
 
@@ -20,5 +23,25 @@ fn parse_diff(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse_diff);
+/// Parse → `Review::new` + `set_files` → frame → `j`…/Tab/End → frame, at
+/// 120×40 (see `common/review.rs`).
+fn review_open_and_jump(c: &mut Criterion) {
+    let mut group = c.benchmark_group("review_120x40");
+    group.sample_size(20);
+    for (shape, text) in [
+        ("one_file", workload::unified_diff_one_file(50_000)),
+        ("many_files", workload::unified_diff(50_000)),
+    ] {
+        let lines = text.lines().count();
+        let mut terminal = review::terminal();
+        let (end, _) = review::open_and_jump(&mut terminal, &text);
+        review::check_at_end(&terminal, &end).expect("the review ends at the end");
+        group.bench_function(format!("open_and_jump_to_end_{lines}_lines_{shape}"), |b| {
+            b.iter(|| black_box(review::open_and_jump(&mut terminal, black_box(&text))))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_diff, review_open_and_jump);
 criterion_main!(benches);

@@ -125,75 +125,10 @@ pub fn unified_diff(lines: usize) -> String {
     let mut file = 0usize;
     while count < lines {
         file += 1;
-        let path = format!("src/module_{file}/file_{file}.rs");
-        match file % 17 {
-            0 => {
-                let _ = writeln!(out, "diff --git a/src/old_{file}.rs b/{path}");
-                let _ = writeln!(out, "similarity index 91%");
-                let _ = writeln!(out, "rename from src/old_{file}.rs");
-                let _ = writeln!(out, "rename to {path}");
-                let _ = writeln!(out, "index 1a2b3c4..5d6e7f8 100644");
-                let _ = writeln!(out, "--- a/src/old_{file}.rs");
-                count += 6;
-            }
-            5 => {
-                let _ = writeln!(out, "diff --git a/{path} b/{path}");
-                let _ = writeln!(out, "new file mode 100644");
-                let _ = writeln!(out, "index 0000000..5d6e7f8");
-                let _ = writeln!(out, "--- /dev/null");
-                count += 4;
-            }
-            _ => {
-                let _ = writeln!(out, "diff --git a/{path} b/{path}");
-                let _ = writeln!(out, "index 1a2b3c4..5d6e7f8 100644");
-                let _ = writeln!(out, "--- a/{path}");
-                count += 3;
-            }
-        }
-        let _ = writeln!(out, "+++ b/{path}");
-        count += 1;
-        let mut old_line = 1u32;
-        let mut new_line = 1u32;
+        count += file_header(&mut out, file);
+        let (mut old_line, mut new_line) = (1u32, 1u32);
         for _ in 0..10 {
-            old_line += 3 + rng.below(40) as u32;
-            new_line += 3 + rng.below(40) as u32;
-            let mut body = String::new();
-            let (mut old_n, mut new_n) = (0u32, 0u32);
-            let body_lines = 20 + rng.below(40);
-            for _ in 0..body_lines {
-                let mut text = String::new();
-                let n = 2 + rng.below(12);
-                rng.words(&mut text, n, WORDS);
-                if rng.below(20) == 0 {
-                    rng.words(&mut text, 3, CJK);
-                }
-                match rng.below(4) {
-                    0 => {
-                        body.push('-');
-                        old_n += 1;
-                    }
-                    1 => {
-                        body.push('+');
-                        new_n += 1;
-                    }
-                    _ => {
-                        body.push(' ');
-                        old_n += 1;
-                        new_n += 1;
-                    }
-                }
-                body.push_str(&text);
-                body.push('\n');
-            }
-            let _ = writeln!(
-                out,
-                "@@ -{old_line},{old_n} +{new_line},{new_n} @@ fn handler_{}()",
-                rng.below(1000)
-            );
-            out.push_str(&body);
-            old_line += old_n;
-            new_line += new_n;
-            count += 1 + body_lines as usize;
+            count += hunk(&mut out, &mut rng, &mut old_line, &mut new_line);
         }
         if file.is_multiple_of(23) {
             out.push_str("\\ No newline at end of file\n");
@@ -203,11 +138,101 @@ pub fn unified_diff(lines: usize) -> String {
     out
 }
 
+/// A `git diff` of one file of about `lines` lines (hunks as in
+/// `unified_diff`): the worst case for the review view, whose rows are per file.
+pub fn unified_diff_one_file(lines: usize) -> String {
+    let mut out = String::with_capacity(lines * 48);
+    let mut rng = XorShift(0xd1ff_0000_5eed_0001);
+    let mut count = file_header(&mut out, 1);
+    let (mut old_line, mut new_line) = (1u32, 1u32);
+    while count < lines {
+        count += hunk(&mut out, &mut rng, &mut old_line, &mut new_line);
+    }
+    out
+}
+
+/// The header lines of file number `file`; returns how many.
+fn file_header(out: &mut String, file: usize) -> usize {
+    let path = format!("src/module_{file}/file_{file}.rs");
+    let count = match file % 17 {
+        0 => {
+            let _ = writeln!(out, "diff --git a/src/old_{file}.rs b/{path}");
+            let _ = writeln!(out, "similarity index 91%");
+            let _ = writeln!(out, "rename from src/old_{file}.rs");
+            let _ = writeln!(out, "rename to {path}");
+            let _ = writeln!(out, "index 1a2b3c4..5d6e7f8 100644");
+            let _ = writeln!(out, "--- a/src/old_{file}.rs");
+            6
+        }
+        5 => {
+            let _ = writeln!(out, "diff --git a/{path} b/{path}");
+            let _ = writeln!(out, "new file mode 100644");
+            let _ = writeln!(out, "index 0000000..5d6e7f8");
+            let _ = writeln!(out, "--- /dev/null");
+            4
+        }
+        _ => {
+            let _ = writeln!(out, "diff --git a/{path} b/{path}");
+            let _ = writeln!(out, "index 1a2b3c4..5d6e7f8 100644");
+            let _ = writeln!(out, "--- a/{path}");
+            3
+        }
+    };
+    let _ = writeln!(out, "+++ b/{path}");
+    count + 1
+}
+
+/// One hunk after `old_line`/`new_line` (advanced past it); returns its lines.
+fn hunk(out: &mut String, rng: &mut XorShift, old_line: &mut u32, new_line: &mut u32) -> usize {
+    *old_line += 3 + rng.below(40) as u32;
+    *new_line += 3 + rng.below(40) as u32;
+    let mut body = String::new();
+    let (mut old_n, mut new_n) = (0u32, 0u32);
+    let body_lines = 20 + rng.below(40);
+    for _ in 0..body_lines {
+        let mut text = String::new();
+        let n = 2 + rng.below(12);
+        rng.words(&mut text, n, WORDS);
+        if rng.below(20) == 0 {
+            rng.words(&mut text, 3, CJK);
+        }
+        match rng.below(4) {
+            0 => {
+                body.push('-');
+                old_n += 1;
+            }
+            1 => {
+                body.push('+');
+                new_n += 1;
+            }
+            _ => {
+                body.push(' ');
+                old_n += 1;
+                new_n += 1;
+            }
+        }
+        body.push_str(&text);
+        body.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "@@ -{old_line},{old_n} +{new_line},{new_n} @@ fn handler_{}()",
+        rng.below(1000)
+    );
+    out.push_str(&body);
+    *old_line += old_n;
+    *new_line += new_n;
+    1 + body_lines as usize
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn sizes_are_exact() {
         assert_eq!(super::agent_output(12_345).len(), 12_345);
         assert!(super::unified_diff(1000).lines().count() >= 1000);
+        let one = super::unified_diff_one_file(1000);
+        assert!(one.lines().count() >= 1000);
+        assert_eq!(one.matches("diff --git").count(), 1);
     }
 }
