@@ -96,7 +96,7 @@ fn idle_cpu(ctx: &Ctx, report: &mut Report) -> Res<()> {
     );
     report.note(format!(
         "Idle CPU is measured from utime+stime in /proc/PID/stat over {elapsed:.1} s ({tck} ticks/s) of the daemon, the \
-         tasks' keepers (`flightdeck shim`, one process per local task holding its PTY) and the dashboard; the daemon's \
+         tasks' keepers (`flightdeck-keeper`, one process per local task holding its PTY) and the dashboard; the daemon's \
          figure adds the cutime+cstime of children it reaped meanwhile (its periodic `git` diff runs); the agents' own CPU \
          is not counted (they sleep in read()). Keepers' memory is PSS (their shared binary pages split among them). \
          tmux runs the same {n} `fake-agent idle` as windows of one detached session."

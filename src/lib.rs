@@ -9,6 +9,7 @@ pub mod dispatch;
 pub mod git;
 pub mod host;
 pub mod keymap;
+pub mod memory;
 pub mod paths;
 pub mod probe;
 pub mod shell;

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{Sandbox, process_alive, wait_for_condition};
 
 const CTRL_S: &str = "\x13";
@@ -223,17 +225,7 @@ fn tasks_that_end_or_vanish_while_no_daemon_runs_are_reported_honestly() {
         nix::sys::signal::Signal::SIGKILL,
     );
     // The second task's keeper and agent die too; the first ends on its own.
-    let keeper = std::fs::read_to_string(format!("/proc/{agent_pid}/stat"))
-        .unwrap()
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse::<u32>()
-        .unwrap();
-    kill(keeper, nix::sys::signal::Signal::SIGKILL);
+    kill(parent_of(agent_pid), nix::sys::signal::Signal::SIGKILL);
     kill(agent_pid, nix::sys::signal::Signal::SIGKILL);
     let exit_file = sandbox.fd_home().join(format!("run/tasks/{ends}.exit"));
     wait_for_condition("the first task to end", || exit_file.exists());
@@ -257,6 +249,85 @@ fn tasks_that_end_or_vanish_while_no_daemon_runs_are_reported_honestly() {
 
 fn kill(pid: u32, signal: nix::sys::signal::Signal) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
+}
+
+fn parent_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = stat.rsplit(')').next().unwrap();
+    after_name
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn cmdline(pid: u32) -> Vec<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    raw.split(|b| *b == 0)
+        .filter(|arg| !arg.is_empty())
+        .map(|arg| String::from_utf8_lossy(arg).into_owned())
+        .collect()
+}
+
+/// The pid of task `id`'s agent, from `ls --json` run with `bin`.
+fn agent_pid(sandbox: &Sandbox, bin: &Path, id: u64) -> u32 {
+    let (_, out, _) = sandbox.cli_of(bin, &["ls", "--json"]);
+    let tasks: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let task = tasks.as_array().unwrap().iter().find(|t| t["id"] == id);
+    task.and_then(|t| t["pid"].as_u64())
+        .unwrap_or_else(|| panic!("no pid for task {id} in {tasks:#}")) as u32
+}
+
+#[test]
+fn keepers_are_the_small_binary_and_flightdeck_shim_stands_in_without_it() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let bin = Path::new(common::flightdeck_bin());
+    let first = sandbox.dispatch(&["--project", "demo", "--agent", "fake", "idle"]);
+    let keeper = parent_of(agent_pid(&sandbox, bin, first));
+    let small = bin.with_file_name("flightdeck-keeper");
+    assert_eq!(cmdline(keeper), [small.display().to_string()]);
+    assert_eq!(sandbox.cli(&["daemon", "stop", "--force"]).0, 0);
+
+    // A flightdeck installed without flightdeck-keeper beside it.
+    let lone = sandbox.home().join("bin/flightdeck");
+    std::fs::create_dir_all(lone.parent().unwrap()).unwrap();
+    std::fs::copy(bin, &lone).unwrap();
+    let (code, out, err) = sandbox.cli_of(
+        &lone,
+        &[
+            "dispatch",
+            "--project",
+            "demo",
+            "--agent",
+            "fake",
+            "ask idle",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let second: u64 = out.trim().parse().unwrap();
+    let agent = agent_pid(&sandbox, &lone, second);
+    assert_eq!(
+        cmdline(parent_of(agent)),
+        [lone.display().to_string(), "shim".into()]
+    );
+    // It keeps the agent through a daemon killed hard, like the small one.
+    kill(
+        sandbox.daemon_pid().unwrap(),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let (_, out, _) = sandbox.cli_of(&lone, &["ls", "--json"]);
+    let tasks: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let task = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == second)
+        .unwrap();
+    assert_eq!(task["state"]["state"], "running", "{tasks:#}");
+    assert!(process_alive(agent));
+    assert_eq!(sandbox.cli_of(&lone, &["daemon", "stop", "--force"]).0, 0);
 }
 
 #[test]

@@ -237,12 +237,12 @@ impl Sandbox {
         }
     }
 
-    /// The keepers (`flightdeck shim`, one per local task, holding its PTY)
-    /// of this sandbox's tasks.
+    /// The keepers (`flightdeck-keeper`, one per local task, holding its
+    /// PTY) of this sandbox's tasks.
     pub fn keepers(&self) -> Vec<u32> {
-        let program = self.bins.flightdeck.display().to_string();
+        let program = self.bins.flightdeck.with_file_name("flightdeck-keeper");
         let home = format!("FLIGHTDECK_HOME={}", self.fd_home().display());
-        find_processes(&[&program, "shim"], &home)
+        find_processes(&[&program.display().to_string()], &home)
     }
 
     fn log_path(&self, id: u64) -> PathBuf {

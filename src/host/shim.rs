@@ -335,6 +335,22 @@ fn attach_daemon(
 
 // ---- the daemon's side -------------------------------------------------------
 
+/// The keeper program: `flightdeck-keeper` installed next to this
+/// executable, else `flightdeck shim`. One keeper runs per task, and the
+/// small binary keeps each one light: the whole dashboard's relocated data
+/// alone would cost every keeper ~430 KiB of private memory.
+fn keeper_command() -> io::Result<Command> {
+    let exe = std::env::current_exe()?;
+    let small = exe.with_file_name("flightdeck-keeper");
+    Ok(if small.is_file() {
+        Command::new(small)
+    } else {
+        let mut command = Command::new(exe);
+        command.arg("shim");
+        command
+    })
+}
+
 /// Starts a keeper for `spec` and attaches to it.
 pub fn spawn(spec: PtySpec, keeper: Keeper) -> Result<PtyProcess, HostError> {
     let program = spec.argv.first().cloned().unwrap_or_default();
@@ -342,10 +358,8 @@ pub fn spawn(spec: PtySpec, keeper: Keeper) -> Result<PtyProcess, HostError> {
         program: program.clone(),
         reason,
     };
-    let exe =
-        std::env::current_exe().map_err(|e| spawn_err(format!("cannot find flightdeck: {e}")))?;
-    let mut child = Command::new(exe)
-        .arg("shim")
+    let mut child = keeper_command()
+        .map_err(|e| spawn_err(format!("cannot find flightdeck: {e}")))?
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -1,6 +1,6 @@
 //! Deep scrollback from the task's log. A live emulator keeps only the
-//! last [`LIVE_HISTORY`] lines (a full 120-column row costs about 2 KB in
-//! memory, so 10,000 lines per agent would be ~19 MiB); when a viewer
+//! last [`LIVE_HISTORY`] lines (a 120-column row costs about 2.9 KB in
+//! memory, so 10,000 lines per agent would be ~28 MiB); when a viewer
 //! scrolls further back, the tail of the log — which holds every byte the
 //! task printed — is replayed into a temporary emulator with the full
 //! configured scrollback, kept while someone reads it.
@@ -14,7 +14,7 @@ use crate::host::PtySize;
 use crate::term::{Emulator, ScreenFrame, new_emulator};
 
 /// Lines of history a live emulator keeps in memory.
-pub const LIVE_HISTORY: usize = 500;
+pub const LIVE_HISTORY: usize = 200;
 /// How much log a deep view replays (enough for 10,000 long lines).
 const DEEP_BYTES: u64 = 16 << 20;
 /// A deep view nobody scrolled in for this long is dropped.
@@ -94,6 +94,7 @@ impl LogHistory {
         let mut deep = self.deep.lock().unwrap_or_else(|e| e.into_inner());
         if deep.as_ref().is_some_and(|d| d.used.elapsed() > DEEP_IDLE) {
             *deep = None;
+            crate::memory::note_freed();
         }
     }
 }

@@ -137,7 +137,10 @@ impl Supervisor {
         let mut diff_tick = tokio::time::interval(workspace::DIFF_EVERY);
         loop {
             tokio::select! {
-                _ = diff_tick.tick() => self.refresh_diffs(),
+                _ = diff_tick.tick() => {
+                    self.refresh_diffs();
+                    crate::memory::release_freed();
+                }
                 command = commands.recv() => match command {
                     Some(command) => self.handle_command(command),
                     // The UI went away without a shutdown: stop everything.

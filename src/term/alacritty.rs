@@ -91,6 +91,11 @@ pub struct AlacrittyEmulator {
     parser: Processor,
     listener: Listener,
     title: Option<String>,
+    /// The configured history, in lines.
+    scrollback: usize,
+    /// The spare rows alacritty allocates ahead have been freed since the
+    /// history last filled up.
+    trimmed: bool,
 }
 
 impl AlacrittyEmulator {
@@ -109,13 +114,30 @@ impl AlacrittyEmulator {
             parser: Processor::new(),
             listener,
             title: None,
+            scrollback,
+            trimmed: false,
         }
+    }
+
+    /// Alacritty grows its history 1,000 rows at a time (its storage keeps
+    /// that many spare rows ahead), so a 200-line history still holds ~1,040
+    /// rows: about 3 MiB at 120 columns. Once the history is full nothing
+    /// grows any more, and the spare rows can go for good (their pages go
+    /// back to the system at the supervisor's next tick, `crate::memory`).
+    fn trim_spare_rows(&mut self) {
+        let full = self.scrollback > 0 && self.term.grid().history_size() >= self.scrollback;
+        if full && !self.trimmed {
+            self.term.grid_mut().truncate();
+            crate::memory::note_freed();
+        }
+        self.trimmed = full;
     }
 }
 
 impl Emulator for AlacrittyEmulator {
     fn feed(&mut self, bytes: &[u8]) {
         self.parser.advance(&mut self.term, bytes);
+        self.trim_spare_rows();
         let mut pending = self.listener.pending.lock().unwrap();
         if pending.title_changed {
             pending.title_changed = false;
@@ -131,6 +153,9 @@ impl Emulator for AlacrittyEmulator {
         let size = size.clamped();
         *self.listener.size.lock().unwrap() = size;
         self.term.resize(Size(size));
+        // A reflow may have grown the storage again.
+        self.trimmed = false;
+        self.trim_spare_rows();
     }
 
     fn size(&self) -> PtySize {
@@ -346,6 +371,26 @@ mod tests {
         e.resize(PtySize { rows: 5, cols: 30 });
         assert_eq!(e.size(), PtySize { rows: 5, cols: 30 });
         assert_eq!(e.frame(0).text().len(), 5);
+    }
+
+    #[test]
+    fn history_stays_right_once_its_spare_rows_are_freed() {
+        let mut e = emu(3, 10);
+        // Past the full history (100 lines) and past alacritty's 1,000-row
+        // growth step, in chunks that fill the history mid-feed.
+        let text: String = (0..2500).map(|i| format!("l{i}\r\n")).collect();
+        for chunk in text.as_bytes().chunks(77) {
+            e.feed(chunk);
+        }
+        assert_eq!(e.history_len(), 100);
+        assert_eq!(e.frame(100).text()[0], "l2398", "oldest line kept");
+        assert_eq!(e.frame(0).text()[1], "l2499");
+        e.resize(PtySize { rows: 6, cols: 10 });
+        e.feed(b"after\r\n");
+        assert_eq!(e.frame(0).text()[4], "after");
+        // Three lines came back down onto the taller screen, one went up again.
+        assert_eq!(e.history_len(), 98);
+        assert_eq!(e.frame(98).text()[0], "l2398", "no line lost");
     }
 
     #[test]

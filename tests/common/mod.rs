@@ -155,7 +155,12 @@ impl Sandbox {
 
     /// Runs the CLI in this sandbox; returns (exit code, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
-        let out = std::process::Command::new(flightdeck_bin())
+        self.cli_of(Path::new(flightdeck_bin()), args)
+    }
+
+    /// The same, with the flightdeck binary at `bin`.
+    pub fn cli_of(&self, bin: &Path, args: &[&str]) -> (i32, String, String) {
+        let out = std::process::Command::new(bin)
             .args(args)
             .current_dir(self.repo())
             .env("FLIGHTDECK_HOME", self.fd_home())
