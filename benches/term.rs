@@ -64,14 +64,25 @@ fn emulator_throughput(c: &mut Criterion) {
 
 fn frames(c: &mut Criterion) {
     let output = workload::pty_cooked(&workload::agent_output(2 << 20));
-    let emulator = full_emulator(&output);
+    let mut emulator = full_emulator(&output);
     let frame = emulator.frame(0);
     assert_eq!((frame.rows, frame.cols), (40, 120));
     let bytes = term::frame::encode(&frame);
     let mut group = c.benchmark_group("frame_120x40");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("emulator_frame_live", |b| {
-        b.iter(|| black_box(emulator.frame(black_box(0))))
+    // The live frame is rebuilt only where the screen changed: one row
+    // after a keystroke's echo, every row once the screen scrolled.
+    group.bench_function("emulator_frame_live_after_keystroke", |b| {
+        b.iter(|| {
+            emulator.feed(b"x\x08");
+            black_box(emulator.frame(black_box(0)))
+        })
+    });
+    group.bench_function("emulator_frame_live_after_scroll", |b| {
+        b.iter(|| {
+            emulator.feed(b"\r\n\x1b[32mok\x1b[0m line");
+            black_box(emulator.frame(black_box(0)))
+        })
     });
     group.bench_function("emulator_frame_scrolled_5000", |b| {
         b.iter(|| black_box(emulator.frame(black_box(5000))))
@@ -90,11 +101,13 @@ fn frames(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
-    // Everything one watched pane costs per frame, daemon and client.
+    // Everything one watched pane costs per frame, daemon and client, when
+    // the whole screen changed.
     group.bench_function("frame_encode_decode_render", |b| {
         let area = Rect::new(0, 0, 120, 40);
         let mut buf = Buffer::empty(area);
         b.iter(|| {
+            emulator.feed(b"\r\nline");
             let f = emulator.frame(0);
             let wire = term::frame::encode(&f);
             let back: ScreenFrame = term::frame::decode(&wire).expect("round trip");

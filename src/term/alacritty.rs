@@ -1,13 +1,14 @@
 //! [`Emulator`] on top of alacritty_terminal: fast, and correct for
 //! full-screen programs (alternate screen, scroll regions, wide characters).
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use alacritty_terminal::event::{Event, EventListener, WindowSize};
 use alacritty_terminal::grid::Dimensions;
 use alacritty_terminal::index::{Column, Line};
 use alacritty_terminal::term::cell::Flags;
-use alacritty_terminal::term::{Config, Term, TermMode};
+use alacritty_terminal::term::{Config, Term, TermDamage, TermMode};
 use alacritty_terminal::vte::ansi::{Color as AnsiColor, NamedColor, Processor, Rgb};
 use ratatui::style::{Color, Modifier};
 
@@ -96,6 +97,33 @@ pub struct AlacrittyEmulator {
     /// The spare rows alacritty allocates ahead have been freed since the
     /// history last filled up.
     trimmed: bool,
+    /// The live screen's rows as last built (a frame per keystroke when
+    /// attached: only the rows that changed are built again).
+    live: RefCell<LiveRows>,
+}
+
+/// Built rows of the live screen, with the style table their indices point
+/// into (kept across frames, so a row stays valid until its line changes).
+#[derive(Default)]
+struct LiveRows {
+    styles: FrameBuilder,
+    /// `None`: the line changed since (alacritty's damage tracking).
+    rows: Vec<Option<FrameRow>>,
+}
+
+impl LiveRows {
+    /// Past this many styles the table starts over (and every row with it).
+    const MAX_STYLES: usize = 512;
+
+    fn invalidate_all(&mut self) {
+        self.rows.iter_mut().for_each(|row| *row = None);
+    }
+
+    fn invalidate(&mut self, line: usize) {
+        if let Some(row) = self.rows.get_mut(line) {
+            *row = None;
+        }
+    }
 }
 
 impl AlacrittyEmulator {
@@ -116,7 +144,71 @@ impl AlacrittyEmulator {
             title: None,
             scrollback,
             trimmed: false,
+            live: RefCell::default(),
         }
+    }
+
+    /// Marks the rows alacritty changed since the last call as stale.
+    fn collect_damage(&mut self) {
+        let live = self.live.get_mut();
+        match self.term.damage() {
+            TermDamage::Full => live.invalidate_all(),
+            TermDamage::Partial(lines) => lines.for_each(|line| live.invalidate(line.line)),
+        }
+        self.term.reset_damage();
+    }
+
+    /// Row `line` (negative: history) as styled cells, its styles interned in `styles`.
+    fn build_row(&self, line: Line, styles: &mut FrameBuilder) -> FrameRow {
+        let grid = self.term.grid();
+        let cols = grid.columns();
+        let line = &grid[line];
+        let mut row = FrameRow::default();
+        let mut symbol = String::with_capacity(8);
+        for x in 0..cols {
+            let cell = &line[Column(x)];
+            let style = styles.style(CellStyle {
+                fg: color(cell.fg),
+                bg: color(cell.bg),
+                modifier: modifiers(cell.flags),
+            });
+            if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
+                row.push_spacer(style);
+                continue;
+            }
+            let wide_at_edge = cell.flags.contains(Flags::WIDE_CHAR) && x + 1 >= cols;
+            symbol.clear();
+            if wide_at_edge || cell.flags.contains(Flags::LEADING_WIDE_CHAR_SPACER) {
+                symbol.push(' ');
+            } else {
+                symbol.push(printable(cell.c));
+                if let Some(marks) = cell.zerowidth() {
+                    symbol.extend(marks.iter().copied().filter(|c| !c.is_control()));
+                }
+            }
+            row.push(&symbol, style);
+        }
+        row
+    }
+
+    /// The live screen's rows, rebuilding only the stale ones.
+    fn live_rows(&self) -> (Vec<CellStyle>, Vec<FrameRow>) {
+        let mut live = self.live.borrow_mut();
+        let rows = self.term.grid().screen_lines();
+        if live.rows.len() != rows || live.styles.styles().len() > LiveRows::MAX_STYLES {
+            *live = LiveRows {
+                styles: FrameBuilder::default(),
+                rows: vec![None; rows],
+            };
+        }
+        let LiveRows { styles, rows } = &mut *live;
+        for (y, row) in rows.iter_mut().enumerate() {
+            if row.is_none() {
+                *row = Some(self.build_row(Line(y as i32), styles));
+            }
+        }
+        let lines = rows.iter().map(|row| row.clone().unwrap_or_default());
+        (styles.styles().to_vec(), lines.collect())
     }
 
     /// Alacritty grows its history 1,000 rows at a time (its storage keeps
@@ -137,6 +229,7 @@ impl AlacrittyEmulator {
 impl Emulator for AlacrittyEmulator {
     fn feed(&mut self, bytes: &[u8]) {
         self.parser.advance(&mut self.term, bytes);
+        self.collect_damage();
         self.trim_spare_rows();
         let mut pending = self.listener.pending.lock().unwrap();
         if pending.title_changed {
@@ -153,6 +246,7 @@ impl Emulator for AlacrittyEmulator {
         let size = size.clamped();
         *self.listener.size.lock().unwrap() = size;
         self.term.resize(Size(size));
+        self.live.get_mut().invalidate_all();
         // A reflow may have grown the storage again.
         self.trimmed = false;
         self.trim_spare_rows();
@@ -169,41 +263,19 @@ impl Emulator for AlacrittyEmulator {
     fn frame(&self, scroll: usize) -> ScreenFrame {
         let grid = self.term.grid();
         let scroll = scroll.min(grid.history_size());
-        let (rows, cols) = (grid.screen_lines(), grid.columns());
-        let mut builder = FrameBuilder::default();
-        let mut symbol = String::with_capacity(8);
-        for y in 0..rows as i32 {
-            let line = &grid[Line(y - scroll as i32)];
-            let mut row = FrameRow::default();
-            for x in 0..cols {
-                let cell = &line[Column(x)];
-                let style = builder.style(CellStyle {
-                    fg: color(cell.fg),
-                    bg: color(cell.bg),
-                    modifier: modifiers(cell.flags),
-                });
-                if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
-                    row.push_spacer(style);
-                    continue;
-                }
-                let wide_at_edge = cell.flags.contains(Flags::WIDE_CHAR) && x + 1 >= cols;
-                symbol.clear();
-                if wide_at_edge || cell.flags.contains(Flags::LEADING_WIDE_CHAR_SPACER) {
-                    symbol.push(' ');
-                } else {
-                    symbol.push(printable(cell.c));
-                    if let Some(marks) = cell.zerowidth() {
-                        symbol.extend(marks.iter().copied().filter(|c| !c.is_control()));
-                    }
-                }
-                row.push(&symbol, style);
+        let (styles, lines) = if scroll == 0 {
+            self.live_rows()
+        } else {
+            let mut builder = FrameBuilder::default();
+            for y in 0..grid.screen_lines() as i32 {
+                let row = self.build_row(Line(y - scroll as i32), &mut builder);
+                builder.push_row(row);
             }
-            builder.push_row(row);
-        }
-        let (styles, lines) = builder.finish();
+            builder.finish()
+        };
         ScreenFrame {
-            rows: rows as u16,
-            cols: cols as u16,
+            rows: grid.screen_lines() as u16,
+            cols: grid.columns() as u16,
             scroll: scroll as u32,
             history: grid.history_size() as u32,
             cursor: if scroll == 0 { self.cursor() } else { None },
@@ -391,6 +463,63 @@ mod tests {
         // Three lines came back down onto the taller screen, one went up again.
         assert_eq!(e.history_len(), 98);
         assert_eq!(e.frame(98).text()[0], "l2398", "no line lost");
+    }
+
+    /// Each row's cells as (symbol, style): comparable across style tables.
+    fn cells(frame: &ScreenFrame) -> Vec<Vec<(String, CellStyle)>> {
+        frame
+            .lines
+            .iter()
+            .map(|row| {
+                let mut offset = 0;
+                row.cells
+                    .iter()
+                    .map(|&(len, style)| {
+                        let symbol = row.text[offset..offset + len as usize].to_string();
+                        offset += len as usize;
+                        (symbol, frame.styles[style as usize])
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn live_frames_rebuilt_by_damage_match_frames_built_from_scratch() {
+        let steps: Vec<&[u8]> = vec![
+            b"hello \x1b[31mred\x1b[0m world\r\n",
+            b"a",
+            b"b\x1b[1;1Hx", // cursor jumps back: two rows change
+            b"\x1b[3;5H\x1b[44m  blue  \x1b[0m",
+            "wide 漢字 and e\u{301}\r\n".as_bytes(),
+            b"\x1b[2;4r\x1b[4;1Hin region\n\n\n", // scroll region
+            b"\x1b[r\x1b[4h\x1b[1;1Hins\x1b[4l",  // insert mode
+            b"\x1b[?1049h\x1b[Halt screen",
+            b"\x1b[?1049l",
+            b"\x1b[2J\x1b[Hcleared",
+            b"\x1b[?5h",                        // reverse video
+            b"1\r\n2\r\n3\r\n4\r\n5\r\n6\r\n7", // scrolls into history
+            b"\x1b[1K\x1b[2;3H\x1b[0J",
+        ];
+        let mut e = emu(5, 20);
+        let mut fed = Vec::new();
+        let check = |e: &AlacrittyEmulator, fed: &[u8], what: &str| {
+            let mut fresh = AlacrittyEmulator::new(e.size(), 100);
+            fresh.feed(fed);
+            assert_eq!(cells(&e.frame(0)), cells(&fresh.frame(0)), "after {what}");
+            assert_eq!(e.frame(0).text(), fresh.frame(0).text(), "after {what}");
+        };
+        for step in steps {
+            e.feed(step);
+            fed.extend_from_slice(step);
+            check(&e, &fed, &String::from_utf8_lossy(step));
+            // Typed one byte at a time, as when attached.
+            for b in b"xy\x08z" {
+                e.feed(&[*b]);
+                fed.push(*b);
+                check(&e, &fed, "typing");
+            }
+        }
     }
 
     #[test]

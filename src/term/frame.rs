@@ -60,7 +60,11 @@ impl ScreenFrame {
                     cell.reset();
                     continue;
                 }
-                cell.set_symbol(symbol);
+                // Most cells are blank, as is a freshly reset buffer:
+                // comparing is cheaper than setting.
+                if cell.symbol() != symbol {
+                    cell.set_symbol(symbol);
+                }
                 let style = self.styles.get(style as usize).copied().unwrap_or_default();
                 cell.fg = style.fg;
                 cell.bg = style.bg;
@@ -97,6 +101,11 @@ impl FrameBuilder {
         }
         self.styles.push(style);
         (self.styles.len() - 1) as u16
+    }
+
+    /// The styles interned so far.
+    pub fn styles(&self) -> &[CellStyle] {
+        &self.styles
     }
 
     pub fn finish(self) -> (Vec<CellStyle>, Vec<FrameRow>) {
