@@ -324,7 +324,7 @@ fn keepers_are_the_small_binary_and_flightdeck_shim_stands_in_without_it() {
         .unwrap()
         .iter()
         .find(|t| t["id"] == second)
-        .unwrap();
+        .unwrap_or_else(|| panic!("no task {second} in {tasks:#}"));
     assert_eq!(task["state"]["state"], "running", "{tasks:#}");
     assert!(process_alive(agent));
     assert_eq!(sandbox.cli_of(&lone, &["daemon", "stop", "--force"]).0, 0);

@@ -38,6 +38,8 @@ struct Client {
 /// What a new client needs to see first.
 #[derive(Default)]
 struct Mirror {
+    /// The supervisor's first snapshot (its state file loaded) has arrived.
+    loaded: bool,
     settings: Option<Box<Settings>>,
     tasks: BTreeMap<TaskId, TaskRecord>,
     probes: BTreeMap<String, HostProbe>,
@@ -55,6 +57,7 @@ impl Mirror {
                 prompts,
                 settings,
             } => {
+                self.loaded = true;
                 self.settings = settings.clone();
                 self.tasks = tasks.iter().map(|t| (t.id, t.clone())).collect();
                 self.probes = probes.iter().map(|p| (p.host.clone(), p.clone())).collect();
@@ -124,7 +127,9 @@ pub async fn serve(listener: UnixListener, mut supervisor: SupervisorHandle, idl
                     idle_since = Instant::now() + Duration::from_secs(3600);
                 }
             }
-            accepted = listener.accept() => {
+            // Clients wait in the backlog until the state is loaded: one
+            // let in earlier would be told there are no tasks.
+            accepted = listener.accept(), if mirror.loaded => {
                 let Ok((stream, _)) = accepted else { continue };
                 match stream.peer_cred() {
                     Ok(cred) if cred.uid() == me => {}
