@@ -34,7 +34,7 @@ done
 export PATH
 printf '@@fd\tpath\t-\t%s\n' "$PATH"
 
-fd_hex() { dd bs=4096 count=1 2>/dev/null | od -An -v -tx1 | tr -d ' \n'; }
+fd_hex() { od -An -v -tx1 -N4096 | tr -d ' \n'; }
 
 # Runs "$@" with stdin closed and a time limit; exit 124 on timeout.
 fd_run_limited() {
@@ -49,34 +49,40 @@ fd_run_limited() {
   return $fd_rc
 }
 
+# Sets fd_path to where agent $1's binary $2 is, if it is a file on PATH.
+# Builtins and redirections only: most catalog agents are missing on a
+# host, and each fork counts when twenty hosts are probed at once.
+fd_where() {
+  command -v "$2" >"$fd_tmp/$1.found" 2>/dev/null || return 1
+  read -r fd_path <"$fd_tmp/$1.found"
+  case $fd_path in /*) return 0 ;; esac
+  : >"$fd_tmp/$1.found"
+  return 1
+}
+
 fd_agent() {
-  fd_id=$1; fd_bin=$2; shift 2
-  fd_path=$(command -v "$fd_bin" 2>/dev/null) || return 0
-  case $fd_path in /*) ;; *) return 0 ;; esac
-  printf '%s' "$fd_path" >"$fd_tmp/$fd_id.found"
+  fd_id=$1; fd_path=$2; shift 2
   fd_run_limited "$fd_tmp/$fd_id.version" "$fd_path" "$@"
   echo $? >"$fd_tmp/$fd_id.version.rc"
 }
 
 fd_acp() {
-  fd_id=$1; fd_bin=$2; shift 3
-  fd_path=$(command -v "$fd_bin" 2>/dev/null) || return 0
+  fd_id=$1; fd_path=$2; shift 3
   fd_run_limited "$fd_tmp/$fd_id.acp" "$fd_path" "$@"
   echo $? >"$fd_tmp/$fd_id.acp.rc"
 }
 
 fd_report() {
   for fd_f in "$fd_tmp"/*.found; do
-    [ -e "$fd_f" ] || continue
-    fd_id=$(basename "$fd_f" .found)
-    printf '@@fd\tfound\t%s\t%s\n' "$fd_id" "$(cat "$fd_f")"
-    if [ -e "$fd_tmp/$fd_id.version.rc" ]; then
-      printf '@@fd\tversion\t%s\t%s\t%s\n' "$fd_id" "$(cat "$fd_tmp/$fd_id.version.rc")" \
-        "$(fd_hex <"$fd_tmp/$fd_id.version")"
-    fi
-    if [ -e "$fd_tmp/$fd_id.acp.rc" ]; then
-      printf '@@fd\tacp\t%s\t%s\t%s\n' "$fd_id" "$(cat "$fd_tmp/$fd_id.acp.rc")" \
-        "$(fd_hex <"$fd_tmp/$fd_id.acp")"
-    fi
+    [ -s "$fd_f" ] || continue
+    fd_id=${fd_f##*/}; fd_id=${fd_id%.found}
+    read -r fd_path <"$fd_f"
+    printf '@@fd\tfound\t%s\t%s\n' "$fd_id" "$fd_path"
+    for fd_check in version acp; do
+      [ -e "$fd_tmp/$fd_id.$fd_check.rc" ] || continue
+      read -r fd_rc <"$fd_tmp/$fd_id.$fd_check.rc"
+      printf '@@fd\t%s\t%s\t%s\t%s\n' "$fd_check" "$fd_id" "$fd_rc" \
+        "$(fd_hex <"$fd_tmp/$fd_id.$fd_check")"
+    done
   done
 }

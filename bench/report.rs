@@ -105,6 +105,11 @@ impl Report {
                 let _ = writeln!(out, "| {id} | {value} |");
             }
         }
+        // Hand-kept history of the fixes the numbers led to.
+        if let Ok(history) = std::fs::read_to_string(root.join("bench/optimisations.md")) {
+            out.push('\n');
+            out.push_str(&history);
+        }
         if !self.notes.is_empty() {
             out.push_str("\n## Notes\n\n");
             for n in &self.notes {

@@ -62,19 +62,17 @@ pub fn script(catalog: &Catalog, timeout: Duration) -> String {
 
 fn probe_call(agent: &Agent) -> String {
     let words = |v: &[String]| v.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+    let id = quote(&agent.id);
     let acp = match &agent.acp_check {
         Some(args) => format!(
-            "fd_acp {} {} {} {}",
-            quote(&agent.id),
-            quote(&agent.binary),
+            "  fd_acp {id} \"$fd_path\" {} {} &\n",
             quote(agent.acp_check_contains.as_deref().unwrap_or("")),
             words(args)
         ),
-        None => ":".into(),
+        None => String::new(),
     };
     format!(
-        "fd_agent {id} {bin} {version} &\n{acp} &\n",
-        id = quote(&agent.id),
+        "if fd_where {id} {bin}; then\n  fd_agent {id} \"$fd_path\" {version} &\n{acp}fi\n",
         bin = quote(&agent.binary),
         version = words(&agent.version),
     )
@@ -323,7 +321,9 @@ mod tests {
         .unwrap();
         let s = script(&c, Duration::from_secs(3));
         assert!(
-            s.contains("fd_agent x 'my agent; rm -rf /' --version &"),
+            s.contains(
+                "if fd_where x 'my agent; rm -rf /'; then\n  fd_agent x \"$fd_path\" --version &\n"
+            ),
             "{s}"
         );
         assert!(s.contains("fd_secs=3"));
