@@ -253,10 +253,16 @@ fn deliver_exit(socket: PathBuf, sync: Sync) {
                 let _ = fs::remove_file(&socket);
                 std::process::exit(0);
             }
-            shared = cvar
-                .wait_timeout(shared, Duration::from_millis(200))
-                .unwrap()
-                .0;
+            // While the agent runs nothing changes here until its exit is
+            // signalled: no polling (a hundred idle keepers stay asleep).
+            shared = match shared.exited_at {
+                None => cvar.wait(shared).unwrap(),
+                Some(_) => {
+                    cvar.wait_timeout(shared, Duration::from_millis(200))
+                        .unwrap()
+                        .0
+                }
+            };
         }
     });
 }
