@@ -271,3 +271,46 @@ fn completions_and_man_page() {
         &out[..out.len().min(200)]
     );
 }
+
+#[test]
+fn lost_state_never_reuses_an_id_still_on_disk_and_stale_worktrees_are_pruned() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let args = ["--project", "demo", "--agent", "fake", "exit=0"];
+    let ended = |n: usize| {
+        wait_for_condition(&format!("{n} ended task(s)"), || {
+            sandbox
+                .cli(&["ls", "--json"])
+                .1
+                .matches("\"exited\"")
+                .count()
+                == n
+        })
+    };
+    assert_eq!(sandbox.dispatch(&args), 1);
+    ended(1);
+    assert_eq!(sandbox.cli(&["daemon", "stop", "--force"]).0, 0);
+
+    // The state file goes; task 1's log and worktree stay, and so does its id.
+    std::fs::remove_file(sandbox.fd_home().join("state/tasks.json")).unwrap();
+    let old_log = sandbox.log(1);
+    assert_eq!(sandbox.dispatch(&args), 2);
+    ended(1);
+    assert_eq!(sandbox.log(1), old_log);
+    assert_eq!(sandbox.cli(&["daemon", "stop", "--force"]).0, 0);
+
+    // State and data go: the repository still lists the worktrees (their
+    // directories gone) and keeps the branches. Id 1 is free again; the stale
+    // entry is pruned, the old branch kept and a new one made.
+    std::fs::remove_dir_all(sandbox.fd_home().join("state")).unwrap();
+    std::fs::remove_dir_all(sandbox.fd_home().join("data")).unwrap();
+    assert_eq!(sandbox.dispatch(&args), 1);
+    ended(1);
+    let out = std::process::Command::new("git")
+        .args(["branch", "--list", "flightdeck/1-*"])
+        .current_dir(sandbox.repo())
+        .output()
+        .unwrap();
+    let branches = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(branches, 2, "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -114,6 +114,11 @@ pub async fn create_worktree(host: &dyn Host, req: &WorktreeRequest) -> Result<W
     let path_s = path_str(&path);
     let marker = marker_path(&req.root, req.task_id);
     if is_registered(&git, &path_s).await? {
+        // Registered but its directory gone (deleted by hand, or a data dir
+        // wiped): git forgets it. One still on disk is left alone.
+        git.run(&["worktree", "prune"]).await?;
+    }
+    if is_registered(&git, &path_s).await? {
         return Err(GitError::Invalid(format!(
             "a worktree for task {} already exists at {path_s}",
             req.task_id

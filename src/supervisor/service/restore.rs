@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use super::Supervisor;
 use crate::host::PtySize;
 use crate::host::local::LOCAL;
+use crate::paths::Paths;
 use crate::store;
 use crate::supervisor::history::{LIVE_HISTORY, LogHistory, read_tail_upto};
 use crate::supervisor::screens::TaskScreen;
@@ -23,6 +24,10 @@ pub(super) const REPLAY_BYTES: u64 = 512 * 1024;
 
 impl Supervisor {
     pub(super) fn load(&mut self) {
+        // Ids whose records were lost (a state file deleted or moved aside)
+        // stay taken while their logs or worktrees are there: a new task 1
+        // must not write into an old task 1's log or worktree.
+        self.next_id = self.next_id.max(highest_id_on_disk(&self.config.paths) + 1);
         let path = self.config.paths.tasks_file();
         match store::load_json::<Vec<TaskRecord>>(&path) {
             Ok(records) => {
@@ -177,4 +182,27 @@ fn write_newest(
     let _order = lock.lock().unwrap_or_else(PoisonError::into_inner);
     let records = latest.borrow().clone();
     store::save_json(path, &records)
+}
+
+/// The highest task id with a log (`logs/task-N.log`) or a local worktree
+/// (`worktrees/PROJECT/N`) on disk; 0 if none.
+fn highest_id_on_disk(paths: &Paths) -> TaskId {
+    let names = |dir: PathBuf| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect()
+    };
+    let logs = names(paths.logs_dir()).into_iter().filter_map(|name| {
+        let id = name.strip_prefix("task-")?.strip_suffix(".log")?;
+        id.parse::<TaskId>().ok()
+    });
+    let worktrees_dir = paths.data_dir.join("worktrees");
+    let worktrees = names(worktrees_dir.clone())
+        .into_iter()
+        .flat_map(|project| names(worktrees_dir.join(project)))
+        .filter_map(|name| name.parse::<TaskId>().ok());
+    logs.chain(worktrees).max().unwrap_or(0)
 }
