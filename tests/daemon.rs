@@ -306,11 +306,6 @@ fn lost_state_never_reuses_an_id_still_on_disk_and_stale_worktrees_are_pruned() 
     std::fs::remove_dir_all(sandbox.fd_home().join("data")).unwrap();
     assert_eq!(sandbox.dispatch(&args), 1);
     ended(1);
-    let out = std::process::Command::new("git")
-        .args(["branch", "--list", "flightdeck/1-*"])
-        .current_dir(sandbox.repo())
-        .output()
-        .unwrap();
-    let branches = String::from_utf8_lossy(&out.stdout).lines().count();
-    assert_eq!(branches, 2, "{}", String::from_utf8_lossy(&out.stdout));
+    let branches = common::git(&sandbox.repo(), &["branch", "--list", "flightdeck/1-*"]);
+    assert_eq!(branches.lines().count(), 2, "{branches}");
 }

@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{Sandbox, wait_for_condition};
+use common::{Sandbox, git, git_commit, wait_for_condition};
 
 const CTRL_S: &str = "\x13";
 
@@ -21,33 +19,13 @@ fn numbered(changes: &[(usize, &str)]) -> String {
         + "\n"
 }
 
-fn git(repo: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn review_reject_one_hunk_apply_then_discard() {
     let sandbox = Sandbox::new();
     let repo = sandbox.repo();
     std::fs::write(repo.join("src.txt"), numbered(&[])).unwrap();
     git(&repo, &["add", "."]);
-    git(
-        &repo,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            "numbers",
-        ],
-    );
+    git_commit(&repo, "numbers");
     sandbox.write_config("");
 
     // The agent rewrites three far-apart lines and adds a file.
@@ -156,18 +134,7 @@ fn project_setup_runs_in_the_worktree_before_the_agent() {
     std::fs::write(sandbox.repo().join(".env"), "SECRET=1\n").unwrap();
     std::fs::write(sandbox.repo().join(".worktreeinclude"), ".env\n").unwrap();
     git(&sandbox.repo(), &["add", ".gitignore", ".worktreeinclude"]);
-    git(
-        &sandbox.repo(),
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            "include",
-        ],
-    );
+    git_commit(&sandbox.repo(), "include");
     // The setup proves it ran in the worktree, with the .env copied in.
     let config =
         "[[project]]\nname = \"setup\"\npath = {repo:?}\nsetup = \"cat .env > setup-ran.txt\"\n";

@@ -2,85 +2,21 @@
 //! the end-to-end harness (`bench/main.rs`, which includes this file with
 //! `#[path]`).
 //!
-//! `agent_output` reproduces `fake-agent flood=N` byte for byte (same PRNG,
-//! same seed, same line mix): SGR 256-colour and truecolour runs, `\r`
-//! spinner/progress redraws, long wrapped lines and CJK text, so in-process
-//! numbers and end-to-end numbers are about the same stream.
+//! `agent_output` reproduces `fake-agent flood=N` byte for byte (its
+//! generator, `src/bin/fake_agent/output.rs`, is included here): SGR
+//! 256-colour and truecolour runs, `\r` spinner/progress redraws, long
+//! wrapped lines and CJK text, so in-process numbers and end-to-end numbers
+//! are about the same stream.
 
 #![allow(dead_code)]
 
+// The generator itself, the same file the fake agent is built from.
+#[path = "../../src/bin/fake_agent/output.rs"]
+mod output;
+
 use std::fmt::Write as _;
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a>(&mut self, pool: &[&'a str]) -> &'a str {
-        pool[self.below(pool.len() as u64) as usize]
-    }
-
-    fn words(&mut self, line: &mut String, count: u64, pool: &[&str]) {
-        for _ in 0..count {
-            line.push(' ');
-            line.push_str(self.pick(pool));
-        }
-    }
-}
-
-#[rustfmt::skip]
-const WORDS: &[&str] = &[
-    "reading", "src/main.rs", "fn", "tokio::spawn", "refactor", "the", "cache", "Result<()>",
-    "async", "pty", "diff", "tests", "passed", "compiling", "warning:", "unused", "import",
-    "borrow", "checker", "applying", "patch", "to", "Cargo.toml", "let", "mut", "buffer", "=",
-];
-#[rustfmt::skip]
-const CJK: &[&str] = &["漢字", "かな", "カナ", "日本語", "中文字符", "한국어", "変更を適用"];
-const TAGS: &[&str] = &["[info]", "[tool]", "[edit]", "[run]"];
-
-fn flood_line(rng: &mut XorShift, line: &mut String) {
-    match rng.below(6) {
-        0 | 1 => {
-            let colour = 17 + rng.below(200);
-            let _ = write!(line, "\x1b[38;5;{colour}m{}\x1b[0m", rng.pick(TAGS));
-            let n = 5 + rng.below(10);
-            rng.words(line, n, WORDS);
-        }
-        2 => {
-            for pct in (0..=100).step_by(25) {
-                let _ = write!(line, "\r\x1b[36m⠋\x1b[0m working… {pct:>3}%");
-            }
-        }
-        3 => {
-            let target = 300 + rng.below(200) as usize;
-            while line.len() < target {
-                rng.words(line, 1, WORDS);
-            }
-        }
-        4 => {
-            line.push_str("\x1b[35m");
-            let n = 8 + rng.below(8);
-            rng.words(line, n, CJK);
-            line.push_str("\x1b[0m");
-        }
-        _ => {
-            line.push_str("\x1b[48;2;20;60;20m\x1b[38;2;180;255;180m+");
-            let n = 4 + rng.below(8);
-            rng.words(line, n, WORDS);
-            line.push_str("\x1b[0m");
-        }
-    }
-    line.push('\n');
-}
+use output::{CJK, FLOOD_SEED, WORDS, XorShift, flood_line};
 
 /// Exactly `total` bytes of what `fake-agent flood=total` prints (without its
 /// trailing "flood done" line). Lines end in a bare `\n`, as a program writes
@@ -88,7 +24,7 @@ fn flood_line(rng: &mut XorShift, line: &mut String) {
 /// `pty_cooked` does.
 pub fn agent_output(total: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(total);
-    let mut rng = XorShift(0x5eed_f100_d000_0001);
+    let mut rng = XorShift(FLOOD_SEED);
     let mut line = String::new();
     while out.len() < total {
         line.clear();

@@ -22,6 +22,11 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::termios::{SetArg, Termios, cfmakeraw, tcgetattr, tcsetattr};
 
+#[path = "fake_agent/output.rs"]
+mod output;
+
+use output::{FLOOD_SEED, XorShift, flood_line};
+
 const VERSION_LINE: &str = "fake-agent 1.2.3 (flightdeck test agent)";
 
 const HELP: &str = "\
@@ -327,52 +332,10 @@ fn term_size() -> (usize, usize) {
     (w.max(2), h.max(2))
 }
 
-/// Tiny xorshift64 PRNG: deterministic output without a `rand` dependency.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn byte_in(&mut self, lo: u8, hi: u8) -> u8 {
-        lo + self.below(u64::from(hi - lo) + 1) as u8
-    }
-
-    fn pick<'a>(&mut self, pool: &[&'a str]) -> &'a str {
-        pool[self.below(pool.len() as u64) as usize]
-    }
-
-    /// Appends `count` words drawn from `pool`, each preceded by a space.
-    fn words(&mut self, line: &mut String, count: u64, pool: &[&str]) {
-        for _ in 0..count {
-            line.push(' ');
-            line.push_str(self.pick(pool));
-        }
-    }
-}
-
-#[rustfmt::skip]
-const WORDS: &[&str] = &[
-    "reading", "src/main.rs", "fn", "tokio::spawn", "refactor", "the", "cache", "Result<()>",
-    "async", "pty", "diff", "tests", "passed", "compiling", "warning:", "unused", "import",
-    "borrow", "checker", "applying", "patch", "to", "Cargo.toml", "let", "mut", "buffer", "=",
-];
-#[rustfmt::skip]
-const CJK: &[&str] = &["漢字", "かな", "カナ", "日本語", "中文字符", "한국어", "変更を適用"];
-const TAGS: &[&str] = &["[info]", "[tool]", "[edit]", "[run]"];
-
 /// High-volume realistic output for throughput benchmarks; exactly `total` bytes.
 fn flood(total: u64) {
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
-    let mut rng = XorShift(0x5eed_f100_d000_0001);
+    let mut rng = XorShift(FLOOD_SEED);
     let mut line = String::new();
     let mut left = total;
     while left > 0 {
@@ -387,42 +350,6 @@ fn flood(total: u64) {
     }
     check(out.write_all(b"\nflood done\n"));
     check(out.flush());
-}
-
-/// Appends one line; every kind ends with attributes reset and a newline.
-fn flood_line(rng: &mut XorShift, line: &mut String) {
-    match rng.below(6) {
-        0 | 1 => {
-            let colour = 17 + rng.below(200);
-            *line += &format!("\x1b[38;5;{colour}m{}\x1b[0m", rng.pick(TAGS));
-            let n = 5 + rng.below(10);
-            rng.words(line, n, WORDS);
-        }
-        2 => {
-            for pct in (0..=100).step_by(25) {
-                *line += &format!("\r\x1b[36m⠋\x1b[0m working… {pct:>3}%");
-            }
-        }
-        3 => {
-            let target = 300 + rng.below(200) as usize;
-            while line.len() < target {
-                rng.words(line, 1, WORDS);
-            }
-        }
-        4 => {
-            line.push_str("\x1b[35m");
-            let n = 8 + rng.below(8);
-            rng.words(line, n, CJK);
-            line.push_str("\x1b[0m");
-        }
-        _ => {
-            line.push_str("\x1b[48;2;20;60;20m\x1b[38;2;180;255;180m+");
-            let n = 4 + rng.below(8);
-            rng.words(line, n, WORDS);
-            line.push_str("\x1b[0m");
-        }
-    }
-    line.push('\n');
 }
 
 /// Hostile bytes for emulator robustness: invalid UTF-8, aborted escapes, C1, NUL.

@@ -20,8 +20,8 @@ use super::select::{Acceptance, Selection, build_patch};
 use super::uncommitted::apply_uncommitted;
 use super::worktree::Worktree;
 use super::{
-    Git, GitError, RepoInfo, check_rev, is_full_oid, lock_repo, nul_fields, with_identity,
-    with_temp_index,
+    Git, GitError, RepoInfo, check_rev, dirty_paths, is_full_oid, lock_repo, nul_fields,
+    with_identity, with_temp_index,
 };
 use crate::host::Host;
 
@@ -396,19 +396,10 @@ async fn blocked_paths(
     changed: &[String],
     added: &[String],
 ) -> Result<Vec<String>, GitError> {
-    let status = git
-        .run(&[
-            "status",
-            "--porcelain=v1",
-            "-z",
-            "--untracked-files=all",
-            "--no-renames",
-        ])
-        .await?;
-    let dirty: BTreeSet<&str> = nul_fields(&status).filter_map(|r| r.get(3..)).collect();
+    let dirty: BTreeSet<String> = dirty_paths(git).await?.into_iter().collect();
     let mut blocked: BTreeSet<String> = changed
         .iter()
-        .filter(|p| dirty.contains(p.as_str()))
+        .filter(|p| dirty.contains(*p))
         .cloned()
         .collect();
     const EXISTING: &str = "cd \"$1\" || exit 1; shift

@@ -394,6 +394,24 @@ pub(crate) fn nul_fields(text: &str) -> impl Iterator<Item = &str> {
     text.split('\0').filter(|s| !s.is_empty())
 }
 
+/// Paths with staged or unstaged changes, and untracked files (ignored
+/// ones not included), as `git status` lists them without rename detection.
+pub(crate) async fn dirty_paths(git: &Git<'_>) -> Result<Vec<String>, GitError> {
+    let status = git
+        .run(&[
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--no-renames",
+        ])
+        .await?;
+    Ok(nul_fields(&status)
+        .filter_map(|record| record.get(3..))
+        .map(str::to_string)
+        .collect())
+}
+
 /// A full object id (SHA-1 or SHA-256 hex).
 pub(crate) fn is_full_oid(s: &str) -> bool {
     (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())

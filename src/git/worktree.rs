@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Git, GitError, RepoInfo, check_rev, is_full_oid, lock_repo, nul_fields, path_str};
+use super::{
+    Git, GitError, RepoInfo, check_rev, dirty_paths, is_full_oid, lock_repo, nul_fields, path_str,
+};
 use crate::host::Host;
 
 /// Longest slug in a branch name, so names stay readable in lists.
@@ -247,20 +249,7 @@ pub async fn loss_report(
         .sh("[ -d \"$1\" ] && echo yes || true", &[&path])
         .await?;
     if exists.trim() == "yes" {
-        let status = git
-            .at(&worktree.path)
-            .run(&[
-                "status",
-                "--porcelain=v1",
-                "-z",
-                "--untracked-files=all",
-                "--no-renames",
-            ])
-            .await?;
-        report.changed_files = nul_fields(&status)
-            .filter_map(|rec| rec.get(3..))
-            .map(str::to_string)
-            .collect();
+        report.changed_files = dirty_paths(&git.at(&worktree.path)).await?;
     }
 
     if branch_exists(&git, &worktree.branch).await? {

@@ -383,3 +383,19 @@ pub fn process_alive(pid: u32) -> bool {
     let status = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     !status.is_empty() && !status.contains(") Z ")
 }
+
+/// Runs git in `repo`; its stdout.
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Commits what is staged in `repo`, as a throwaway identity.
+pub fn git_commit(repo: &Path, message: &str) {
+    let identity = ["-c", "user.name=t", "-c", "user.email=t@t"];
+    git(repo, &[&identity[..], &["commit", "-qm", message]].concat());
+}
