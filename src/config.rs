@@ -358,7 +358,7 @@ impl Config {
 
     fn append(&mut self, table: &str) -> std::io::Result<()> {
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::private::create_dir(dir)?;
         }
         let mut text = std::fs::read_to_string(&self.path).unwrap_or_default();
         if !text.is_empty() && !text.ends_with('\n') {

@@ -32,9 +32,12 @@ impl Paths {
             .state_dir()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| dirs.data_dir().join("state"));
+        // Without a per-user runtime dir (cron, containers, `su`, SSH
+        // without logind) the sockets live in our own state dir: a shared
+        // `/tmp` path could be created first by another user.
         let runtime_dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
             Some(dir) => PathBuf::from(dir).join("flightdeck"),
-            None => std::env::temp_dir().join(format!("flightdeck-{}", nix::unistd::geteuid())),
+            None => state_dir.join("run"),
         };
         Ok(Self {
             config_dir: dirs.config_dir().to_path_buf(),
@@ -74,6 +77,28 @@ impl Paths {
         self.data_dir.join("daemon.log")
     }
 
+    /// What a detached daemon prints before its log is open.
+    pub fn daemon_stderr_file(&self) -> PathBuf {
+        self.data_dir.join("daemon.stderr")
+    }
+
+    /// Where each local task's keeper listens (and leaves its exit status).
+    pub fn keepers_dir(&self) -> PathBuf {
+        self.runtime_dir.join("tasks")
+    }
+
+    pub fn keeper_socket(&self, id: u64) -> PathBuf {
+        self.keepers_dir().join(format!("{id}.sock"))
+    }
+
+    pub fn task_log(&self, id: u64) -> PathBuf {
+        self.logs_dir().join(format!("task-{id}.log"))
+    }
+
+    pub fn worktrees_dir(&self) -> PathBuf {
+        self.data_dir.join("worktrees")
+    }
+
     pub fn socket(&self) -> PathBuf {
         self.runtime_dir.join("daemon.sock")
     }
@@ -87,40 +112,40 @@ impl Paths {
     }
 
     /// Creates the runtime directory (0700) or checks an existing one: it
-    /// must be ours, and nobody else may have any access to it.
+    /// must be ours, not a symlink, and nobody else may have any access to
+    /// it (an existing one open to others is closed, as it holds only what
+    /// we put there).
     pub fn ensure_runtime_dir(&self) -> Result<()> {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let dir = &self.runtime_dir;
-        std::fs::create_dir_all(dir)
+        crate::private::create_dir(dir)
             .wrap_err_with(|| format!("cannot create runtime directory {}", dir.display()))?;
-        let meta = std::fs::metadata(dir)
-            .wrap_err_with(|| format!("cannot inspect runtime directory {}", dir.display()))?;
-        let me = nix::unistd::geteuid().as_raw();
-        if meta.uid() != me {
-            return Err(eyre!(
-                "runtime directory {} belongs to uid {}, not to you (uid {me}); refusing to use it",
-                dir.display(),
-                meta.uid()
-            ));
+        if let Ok(meta) = std::fs::symlink_metadata(dir)
+            && meta.is_dir()
+            && meta.uid() == crate::private::my_uid()
+            && meta.mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .wrap_err_with(|| format!("cannot make {} private", dir.display()))?;
         }
-        if meta.mode() & 0o077 != 0 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).wrap_err_with(
-                || {
-                    format!(
-                        "runtime directory {} is open to others and cannot be fixed",
-                        dir.display()
-                    )
-                },
-            )?;
-        }
+        crate::private::check_dir(dir).map_err(|e| eyre!("runtime directory {e}"))?;
         Ok(())
+    }
+
+    /// Makes files from earlier versions (or another umask) private: the
+    /// config, state and data dirs and the logs. Returns how many changed.
+    pub fn tighten(&self) -> std::io::Result<usize> {
+        let mut changed = crate::private::tighten(&self.config_dir, &[])?;
+        changed += crate::private::tighten(&self.state_dir, &[])?;
+        changed += crate::private::tighten(&self.data_dir, &["logs"])?;
+        Ok(changed)
     }
 
     /// Creates the data and state directories, with an error that names the
     /// directory when it cannot be written.
     pub fn ensure_writable(&self) -> Result<()> {
         for dir in [&self.data_dir, &self.state_dir, &self.logs_dir()] {
-            std::fs::create_dir_all(dir)
+            crate::private::create_dir(dir)
                 .wrap_err_with(|| format!("cannot create directory {}", dir.display()))?;
             let probe = dir.join(".flightdeck-write-test");
             std::fs::write(&probe, b"")

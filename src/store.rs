@@ -1,6 +1,7 @@
 //! Crash-safe persistence: files are written to a temp file, fsynced and
 //! renamed over the old one, so a reader sees either the old or the new
-//! content, never half of it.
+//! content, never half of it. Everything written here is private (0600
+//! in a 0700 directory).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -10,14 +11,14 @@ use serde::{Serialize, de::DeserializeOwned};
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
+    crate::private::create_dir(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     // Unique per write: two writers of the same file must not share a temp file.
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = File::create(&tmp)?;
+        let mut file = crate::private::create_new(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Sandbox, process_alive, wait_for_condition};
+use common::{Sandbox, kill, parent_of, process_alive, wait_for_condition};
 
 const CTRL_S: &str = "\x13";
 const DETACH: &str = "\x1d";
@@ -245,21 +245,6 @@ fn tasks_that_end_or_vanish_while_no_daemon_runs_are_reported_honestly() {
     assert_eq!(state(ends)["code"], 4);
     assert_eq!(state(vanishes)["state"], "lost", "{tasks:#}");
     assert!(sandbox.log(ends).contains("done."));
-}
-
-fn kill(pid: u32, signal: nix::sys::signal::Signal) {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
-}
-
-fn parent_of(pid: u32) -> u32 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after_name = stat.rsplit(')').next().unwrap();
-    after_name
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap()
 }
 
 fn cmdline(pid: u32) -> Vec<String> {

@@ -164,6 +164,9 @@ impl<E: std::fmt::Display> From<E> for Failure {
 pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     let paths = Paths::discover()?;
+    if !matches!(cli.command, Some(Cmd::Shim)) {
+        tighten_existing(&paths);
+    }
     let config = Config::load(&paths.config_file())?;
     let runtime = || {
         tokio::runtime::Builder::new_multi_thread()
@@ -173,7 +176,7 @@ pub fn main() -> Result<ExitCode> {
     let result: Result<(), Failure> = match cli.command {
         None => {
             paths.ensure_writable()?;
-            let _log = init_logging(&paths.app_log_file())?;
+            let _log = crate::logging::init(&paths.app_log_file())?;
             let runtime = runtime()?;
             let (link, offer) = match &cli.remote {
                 Some(name) => {
@@ -270,6 +273,18 @@ pub fn main() -> Result<ExitCode> {
     })
 }
 
+/// Files an older flightdeck (or a loose umask) left open to other users
+/// are made private, with one line saying so.
+fn tighten_existing(paths: &Paths) {
+    match paths.tighten() {
+        Ok(0) => {}
+        Ok(n) => eprintln!(
+            "flightdeck: made {n} of its files and directories private (0600/0700); they were readable by other users"
+        ),
+        Err(e) => eprintln!("flightdeck: cannot make its files private: {e}"),
+    }
+}
+
 fn fail(failure: Failure) -> ExitCode {
     eprintln!("flightdeck: {}", failure.message);
     ExitCode::from(failure.code)
@@ -301,24 +316,4 @@ fn git_toplevel(dir: &Path) -> Option<PathBuf> {
     out.status
         .success()
         .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-}
-
-/// Logs go to a file: stdout belongs to the TUI.
-fn init_logging(file: &Path) -> Result<tracing_appender::non_blocking::WorkerGuard> {
-    use color_eyre::eyre::WrapErr;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)
-        .wrap_err_with(|| format!("cannot open {}", file.display()))?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
-    tracing_subscriber::fmt()
-        .with_writer(writer)
-        .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FLIGHTDECK_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    Ok(guard)
 }

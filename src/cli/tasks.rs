@@ -39,14 +39,20 @@ pub async fn snapshot(client: &mut DaemonClient) -> Result<Vec<TaskRecord>, Fail
 }
 
 /// Tasks from the daemon. With none running, the saved state says which
-/// were live; a daemon is then started to learn what became of them (it
-/// re-adopts those still running), else the saved state is the answer.
+/// were live, and keepers still listening say which run (even if the state
+/// file was lost); a daemon is then started to learn what became of them
+/// (it re-adopts those still running), else the saved state is the answer.
 async fn all_tasks(paths: &Paths) -> Result<Vec<TaskRecord>, Failure> {
     if let Some(mut client) = connect(paths).await? {
         return snapshot(&mut client).await;
     }
     let tasks: Vec<TaskRecord> = store::load_json(&paths.tasks_file())?.unwrap_or_default();
-    if tasks.iter().any(|t| t.state.is_live()) {
+    let keepers = std::fs::read_dir(paths.keepers_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| entry.file_name().to_string_lossy().ends_with(".sock"));
+    if keepers || tasks.iter().any(|t| t.state.is_live()) {
         let mut client = DaemonClient::connect_or_start(paths).await?;
         return snapshot(&mut client).await;
     }
@@ -445,7 +451,11 @@ pub async fn apply(paths: &Paths, id: TaskId, strategy: Strategy) -> CliResult {
                 };
             }
             Some(_) => {}
-            None => return Err(Failure::failed("the daemon closed the connection")),
+            None => {
+                return Err(Failure::failed(format!(
+                    "the daemon went away during the apply; `flightdeck apply {id}` again completes it (an interrupted apply is finished before anything else)"
+                )));
+            }
         }
     }
 }

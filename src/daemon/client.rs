@@ -22,6 +22,8 @@ use crate::term::ScreenFrame;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a freshly started daemon gets to open its socket.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection is retried while a daemon is ending.
+const VANISH_WAIT: Duration = Duration::from_secs(2);
 
 /// The latest frame of every watched task.
 #[derive(Clone, Default)]
@@ -43,6 +45,12 @@ pub enum ConnectError {
     NotRunning(String),
     #[error("the daemon refused the connection: {0}")]
     Refused(String),
+    /// The daemon closed the connection before answering: it was ending.
+    #[error("the daemon went away while connecting: {0}")]
+    Vanished(String),
+    /// The socket's directory or the process behind it is not ours.
+    #[error("not connecting to the daemon: {0}")]
+    Untrusted(String),
     #[error("{0}")]
     Other(String),
 }
@@ -64,14 +72,38 @@ impl DaemonClient {
 
     /// Connects to a running daemon.
     pub async fn connect(socket: &Path) -> Result<Self, ConnectError> {
-        let (reader, writer) = raw_connect(socket).await?.into_split();
-        Self::over(reader, writer).await
+        let deadline = tokio::time::Instant::now() + VANISH_WAIT;
+        loop {
+            let (reader, writer) = raw_connect(socket).await?.into_split();
+            match Self::over(reader, writer).await {
+                // A daemon dying as we connected: the next try finds its
+                // socket dead (not running) or its successor.
+                Err(ConnectError::Vanished(_)) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(ConnectError::Vanished(_)) => {
+                    return Err(ConnectError::NotRunning(socket.display().to_string()));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Connects, starting a daemon first when none is running.
     pub async fn connect_or_start(paths: &Paths) -> Result<Self, ConnectError> {
-        let (reader, writer) = socket_or_start(paths).await?.into_split();
-        Self::over(reader, writer).await
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        loop {
+            let (reader, writer) = socket_or_start(paths).await?.into_split();
+            match Self::over(reader, writer).await {
+                Err(ConnectError::Vanished(e)) if tokio::time::Instant::now() >= deadline => {
+                    return Err(ConnectError::Other(e));
+                }
+                Err(ConnectError::Vanished(_)) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Connects to the daemon on an SSH host, through `flightdeck proxy`
@@ -101,7 +133,11 @@ impl DaemonClient {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let other = |e: super::protocol::ProtocolError| ConnectError::Other(e.to_string());
+        use super::protocol::ProtocolError;
+        let other = |e: ProtocolError| match e {
+            ProtocolError::Io(_) | ProtocolError::Closed => ConnectError::Vanished(e.to_string()),
+            e => ConnectError::Other(e.to_string()),
+        };
         write_frame(
             &mut writer,
             &Frame::Message(ClientMsg::Hello(Hello::ours())),
@@ -172,10 +208,23 @@ impl DaemonClient {
     }
 }
 
-/// Connects to the daemon's socket (no protocol yet).
+/// Connects to the daemon's socket (no protocol yet). Nothing is sent
+/// before both its directory (ours, 0700, not a symlink) and the listening
+/// process (our uid) are checked: another user who got to the path first
+/// would otherwise receive every prompt and the tasks' environment.
 pub async fn raw_connect(socket: &Path) -> Result<UnixStream, ConnectError> {
+    let dir = socket.parent().unwrap_or(Path::new("/"));
+    match crate::private::check_dir(dir) {
+        Ok(true) => {}
+        Ok(false) => return Err(ConnectError::NotRunning(socket.display().to_string())),
+        Err(e) => return Err(ConnectError::Untrusted(e)),
+    }
     match UnixStream::connect(socket).await {
-        Ok(stream) => Ok(stream),
+        Ok(stream) => {
+            crate::private::check_peer(&stream)
+                .map_err(|e| ConnectError::Untrusted(format!("{}: {e}", socket.display())))?;
+            Ok(stream)
+        }
         Err(e)
             if matches!(
                 e.kind(),

@@ -7,9 +7,12 @@ pub mod protocol;
 mod server;
 
 use std::fs::File;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// How long a client-started daemon waits for a dying one's lock.
+const LOCK_WAIT: Duration = Duration::from_secs(3);
 
 use color_eyre::Result;
 use color_eyre::eyre::{WrapErr, eyre};
@@ -25,10 +28,7 @@ use crate::supervisor::{self, Settings, SupervisorConfig};
 pub fn start_detached(paths: &Paths) -> Result<()> {
     paths.ensure_writable()?;
     let exe = std::env::current_exe().wrap_err("cannot find the flightdeck executable")?;
-    let stderr = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(paths.data_dir.join("daemon.stderr"))?;
+    let stderr = crate::private::open_append(&paths.daemon_stderr_file())?;
     std::process::Command::new(exe)
         .args(["daemon", "--detached"])
         .stdin(Stdio::null())
@@ -49,34 +49,43 @@ pub fn run(paths: Paths, config: Config, detached: bool) -> Result<()> {
     }
     paths.ensure_writable()?;
     paths.ensure_runtime_dir()?;
-    let _lock = take_lock(&paths)?;
-    let _log = init_logging(&paths)?;
+    let _lock = take_lock(&paths, detached)?;
+    let _log = crate::logging::init(&paths.daemon_log_file())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(serve(paths, config))
 }
 
-/// One daemon per runtime dir: whoever holds the lock is it.
-fn take_lock(paths: &Paths) -> Result<Flock<File>> {
-    let file = std::fs::OpenOptions::new()
+/// One daemon per runtime dir: whoever holds the lock is it. A daemon
+/// started by a client (`wait`) gives the lock a moment: one killed just
+/// before may still hold it while it dies.
+fn take_lock(paths: &Paths, wait: bool) -> Result<Flock<File>> {
+    let mut file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .read(true)
+        .mode(0o600)
         .open(paths.daemon_lock())
         .wrap_err_with(|| format!("cannot open {}", paths.daemon_lock().display()))?;
-    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-        Ok(lock) => Ok(lock),
-        Err(_) => {
-            let pid = std::fs::read_to_string(paths.daemon_pid()).unwrap_or_default();
-            Err(eyre!(
-                "another flightdeck daemon is already running (pid {}) for {}",
-                pid.trim(),
-                paths.runtime_dir.display()
-            ))
+    let deadline = Instant::now() + if wait { LOCK_WAIT } else { Duration::ZERO };
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((back, _)) if Instant::now() < deadline => {
+                file = back;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(_) => break,
         }
     }
+    let pid = std::fs::read_to_string(paths.daemon_pid()).unwrap_or_default();
+    Err(eyre!(
+        "another flightdeck daemon is already running (pid {}) for {}",
+        pid.trim(),
+        paths.runtime_dir.display()
+    ))
 }
 
 async fn serve(paths: Paths, config: Config) -> Result<()> {
@@ -86,8 +95,10 @@ async fn serve(paths: Paths, config: Config) -> Result<()> {
     let listener = UnixListener::bind(&socket)
         .wrap_err_with(|| format!("cannot listen on {}", socket.display()))?;
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
-    let mut pid = File::create(paths.daemon_pid())?;
-    writeln!(pid, "{}", std::process::id())?;
+    crate::store::write_atomic(
+        &paths.daemon_pid(),
+        format!("{}\n", std::process::id()).as_bytes(),
+    )?;
     tracing::info!(
         "daemon {} listening on {}",
         std::process::id(),
@@ -128,22 +139,4 @@ fn idle_exit() -> std::time::Duration {
         .filter(|s| *s >= 0.0)
         .unwrap_or(60.0);
     std::time::Duration::from_secs_f64(secs)
-}
-
-fn init_logging(paths: &Paths) -> Result<tracing_appender::non_blocking::WorkerGuard> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(paths.daemon_log_file())
-        .wrap_err_with(|| format!("cannot open {}", paths.daemon_log_file().display()))?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
-    let _ = tracing_subscriber::fmt()
-        .with_writer(writer)
-        .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FLIGHTDECK_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .try_init();
-    Ok(guard)
 }

@@ -30,6 +30,8 @@ const CLIENT_QUEUE: usize = 4096;
 /// Frames of one task go to one client at most this often.
 const MIN_FRAME_INTERVAL: Duration = Duration::from_millis(8);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long accepting pauses after a failed accept (e.g. out of descriptors).
+const ACCEPT_PAUSE: Duration = Duration::from_millis(250);
 
 struct Client {
     events: mpsc::Sender<ServerMsg>,
@@ -113,6 +115,7 @@ pub async fn serve(listener: UnixListener, mut supervisor: SupervisorHandle, idl
     let mut next_client = 0u64;
     let me = nix::unistd::geteuid().as_raw();
     let mut idle_since = Instant::now();
+    let mut accept_paused_until = Instant::now();
     let mut idle_check = tokio::time::interval(Duration::from_millis(500));
     loop {
         tokio::select! {
@@ -129,8 +132,19 @@ pub async fn serve(listener: UnixListener, mut supervisor: SupervisorHandle, idl
             }
             // Clients wait in the backlog until the state is loaded: one
             // let in earlier would be told there are no tasks.
-            accepted = listener.accept(), if mirror.loaded => {
-                let Ok((stream, _)) = accepted else { continue };
+            accepted = listener.accept(), if mirror.loaded && Instant::now() >= accept_paused_until => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors (EMFILE) or the like: the
+                        // pending connection stays in the backlog, so
+                        // accepting again at once would spin. Pause, and say
+                        // why (once per pause).
+                        tracing::warn!("cannot accept a client: {e}; pausing accepts for {ACCEPT_PAUSE:?}");
+                        accept_paused_until = Instant::now() + ACCEPT_PAUSE;
+                        continue;
+                    }
+                };
                 match stream.peer_cred() {
                     Ok(cred) if cred.uid() == me => {}
                     Ok(cred) => {

@@ -77,10 +77,20 @@ pub async fn apply(host: &dyn Host, req: &ApplyRequest<'_>) -> Result<ApplyOutco
     let git = git.at(&info.top);
     // One apply (or worktree operation) at a time per repository.
     let _guard = lock_repo(host, &info.common_dir).await;
+    // An earlier apply a crash cut short is finished before anything new.
+    if let Some(done) = super::journal::complete(&git, &info.git_dir).await? {
+        tracing::warn!(task = done.task, "finished an interrupted apply first");
+    }
+    if let Some(why) = super::journal::operation_in_progress(&git, &info.git_dir).await? {
+        return Err(GitError::Invalid(why));
+    }
 
     let tree = accepted_tree(&git, &info.git_dir, base, req.files, req.selection).await?;
     match &req.strategy {
-        Strategy::Uncommitted => apply_uncommitted(&git, &info.git_dir, base, &tree).await,
+        Strategy::Uncommitted => {
+            let task = req.worktree.task_id;
+            apply_uncommitted(&git, &info.git_dir, base, &tree, task).await
+        }
         Strategy::Merge => commit_and_merge(&git, req.worktree, &tree, None).await,
         Strategy::Squash { message } => {
             commit_and_merge(&git, req.worktree, &tree, Some(message)).await

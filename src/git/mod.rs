@@ -10,6 +10,7 @@
 
 mod apply;
 mod diff;
+mod journal;
 mod parse;
 #[cfg(test)]
 mod parse_tests;
@@ -30,6 +31,7 @@ use crate::host::{Host, HostError, RunOutput, RunSpec};
 
 pub use apply::{ApplyOutcome, ApplyRequest, Strategy, apply};
 pub use diff::{DiffLine, DiffStat, FileDiff, FileStatus, Hunk, LineKind, diff_worktree, stat};
+pub use journal::{Completed, complete_interrupted_apply};
 pub use parse::parse_unified_diff;
 pub use recover::recover;
 pub use select::{Acceptance, AppliedStatus, Selection, applied_status, build_patch};
@@ -195,9 +197,28 @@ impl<'a> Git<'a> {
     /// Runs a fixed POSIX `sh` script with `args` as its positional
     /// parameters ($1, $2, …), so paths are never parsed by the shell.
     pub async fn sh<S: AsRef<str>>(&self, script: &str, args: &[S]) -> Result<String, GitError> {
+        self.sh_with(script, args, None).await
+    }
+
+    /// Like [`Git::sh`], feeding `input` on stdin.
+    pub async fn sh_input<S: AsRef<str>>(
+        &self,
+        script: &str,
+        args: &[S],
+        input: Vec<u8>,
+    ) -> Result<String, GitError> {
+        self.sh_with(script, args, Some(input)).await
+    }
+
+    async fn sh_with<S: AsRef<str>>(
+        &self,
+        script: &str,
+        args: &[S],
+        input: Option<Vec<u8>>,
+    ) -> Result<String, GitError> {
         let mut argv = vec!["sh".to_string(), "-c".into(), script.into(), "sh".into()];
         argv.extend(args.iter().map(|a| a.as_ref().to_string()));
-        let out = self.exec(&argv, None).await?;
+        let out = self.exec(&argv, input).await?;
         if out.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {

@@ -6,14 +6,14 @@
 //! the base and the accepted content ("theirs"), and merged with
 //! `git merge-file --object-id` when both sides changed. Only if every path
 //! is clean, and the main tree still hashes the same as when planning, are
-//! files written (through `git checkout-index` from a temporary index, so
-//! modes, symlinks and .gitattributes conversions come out as git would
-//! write them) and deleted. The main index and HEAD are never touched; the
-//! object store only gains blobs.
+//! files written and deleted, under a journal (`journal.rs`) so that a
+//! crash half-way is completed later. The main index and HEAD are never
+//! touched; the object store only gains blobs.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::apply::ApplyOutcome;
+use super::journal::{Journal, apply_journaled};
 use super::{Git, GitError, nul_fields, with_temp_index};
 
 /// One side of a file: mode and blob id.
@@ -53,6 +53,7 @@ pub(crate) async fn apply_uncommitted(
     git_dir: &str,
     base: &str,
     tree: &str,
+    task: u64,
 ) -> Result<ApplyOutcome, GitError> {
     let changes = raw_changes(git, base, tree).await?;
     let mut paths: BTreeSet<String> = BTreeSet::new();
@@ -94,7 +95,14 @@ pub(crate) async fn apply_uncommitted(
                 .into(),
         });
     }
-    write(git, git_dir, &plan).await?;
+    let journal = Journal {
+        task,
+        writes: (plan.writes.iter())
+            .map(|(path, side)| (path.clone(), side.mode.clone(), side.oid.clone()))
+            .collect(),
+        deletes: plan.deletes.clone(),
+    };
+    apply_journaled(git, git_dir, &journal).await?;
     let touched: BTreeSet<String> = plan
         .writes
         .iter()
@@ -335,42 +343,4 @@ async fn probe(
         ours.entry(p.clone()).or_insert(Ours::Missing);
     }
     Ok(ours)
-}
-
-/// Carries out a conflict-free plan: deletions first (a file may be
-/// replaced by a directory), then the writes via `checkout-index`.
-async fn write(git: &Git<'_>, git_dir: &str, plan: &Plan) -> Result<(), GitError> {
-    const DELETE: &str = "cd \"$1\" || exit 1; shift
-for f do
-  rm -f -- \"$f\" || exit 1
-  d=$f
-  while case $d in */*) true;; *) false;; esac; do
-    d=${d%/*}
-    rmdir -- \"$d\" 2>/dev/null || break
-  done
-done";
-    let top = git.dir().to_string_lossy().into_owned();
-    for chunk in plan.deletes.chunks(500) {
-        let mut args = vec![top.clone()];
-        args.extend(chunk.iter().cloned());
-        git.sh(DELETE, &args).await?;
-    }
-    if plan.writes.is_empty() {
-        return Ok(());
-    }
-    let mut entries = Vec::new();
-    let mut names = Vec::new();
-    for (path, side) in &plan.writes {
-        entries.extend_from_slice(format!("{} {}\t{path}\0", side.mode, side.oid).as_bytes());
-        names.extend_from_slice(path.as_bytes());
-        names.push(0);
-    }
-    with_temp_index(git, git_dir, |tmp, _| async move {
-        tmp.run_input(&["update-index", "-z", "--index-info"], entries)
-            .await?;
-        tmp.run_input(&["checkout-index", "-f", "-z", "--stdin"], names)
-            .await?;
-        Ok(())
-    })
-    .await
 }

@@ -92,6 +92,9 @@ pub struct PtySpec {
 pub struct Keeper {
     pub socket: PathBuf,
     pub log: PathBuf,
+    /// Opaque to the keeper: handed back to every daemon that attaches, so
+    /// a daemon that lost its state file can still tell what the task was.
+    pub meta: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

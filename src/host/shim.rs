@@ -46,6 +46,8 @@ struct ShimSpec {
     size: PtySize,
     socket: PathBuf,
     log: PathBuf,
+    #[serde(default)]
+    meta: String,
 }
 
 /// The keeper's greeting to each daemon that attaches.
@@ -58,6 +60,9 @@ pub struct Hello {
     /// The agent already ended (while no daemon was attached).
     #[serde(default)]
     pub exit: Option<ExitInfo>,
+    /// What the daemon that started the task gave the keeper to keep.
+    #[serde(default)]
+    pub meta: String,
 }
 
 /// Where an ended task's exit status waits for a daemon.
@@ -130,23 +135,24 @@ pub fn run_keeper() -> io::Result<()> {
     let sync: Sync = Arc::default();
     let master = Arc::new(Mutex::new(opened.master));
     let input = Arc::new(Mutex::new(opened.writer));
-    let log = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&spec.log)?;
+    let log = crate::private::open_append(&spec.log)?;
     sync.0.lock().unwrap().log = Some(BufWriter::with_capacity(64 * 1024, log));
     log_output(opened.reader, sync.clone());
     wait_for_exit(opened.waiter, exit_file(&spec.socket), sync.clone());
     deliver_exit(spec.socket.clone(), sync.clone());
     for stream in listener.incoming().flatten() {
-        attach_daemon(stream, pid, &sync, &master, &input);
+        // Only our own user's daemon may drive the agent.
+        if crate::private::check_peer(&stream).is_ok() {
+            attach_daemon(stream, pid, &spec.meta, &sync, &master, &input);
+        }
     }
     Ok(())
 }
 
 fn start(spec: &ShimSpec) -> Result<(UnixListener, super::local::OpenedPty), String> {
     if let Some(dir) = spec.socket.parent() {
-        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        crate::private::create_dir(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let _ = fs::remove_file(&spec.socket);
     let _ = fs::remove_file(exit_file(&spec.socket));
@@ -277,6 +283,7 @@ fn finish(socket: &Path) -> ! {
 fn attach_daemon(
     mut stream: UnixStream,
     pid: u32,
+    meta: &str,
     sync: &Sync,
     master: &Arc<Mutex<Box<dyn portable_pty::MasterPty + Send>>>,
     input: &Arc<Mutex<Box<dyn Write + Send>>>,
@@ -292,6 +299,7 @@ fn attach_daemon(
             pid,
             log_len: shared.log_len,
             exit: shared.exit.clone(),
+            meta: meta.to_string(),
         })
         .unwrap_or_default();
         if stream.write_all(&frame(HELLO, &hello)).is_err() {
@@ -378,6 +386,7 @@ pub fn spawn(spec: PtySpec, keeper: Keeper) -> Result<PtyProcess, HostError> {
         size: spec.size,
         socket: keeper.socket.clone(),
         log: keeper.log,
+        meta: keeper.meta,
     };
     let mut stdin = child.stdin.take().expect("piped");
     serde_json::to_writer(&mut stdin, &shim).map_err(|e| spawn_err(e.to_string()))?;
@@ -411,6 +420,7 @@ type EndingCell = Arc<(Mutex<Ending>, Condvar)>;
 /// daemon ran (re-adoption).
 pub fn attach(socket: &Path) -> io::Result<(PtyProcess, Hello)> {
     let mut stream = UnixStream::connect(socket)?;
+    crate::private::check_peer(&stream)?;
     stream.set_read_timeout(Some(ATTACH_TIMEOUT))?;
     let (kind, payload) = read_frame(&mut stream)?;
     let hello: Hello = match kind {

@@ -3,7 +3,6 @@
 //! single owner.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -295,7 +294,7 @@ impl Supervisor {
     fn dispatch(&mut self, request: DispatchRequest) {
         let id = self.next_id;
         self.next_id += 1;
-        let log_path = self.config.paths.logs_dir().join(format!("task-{id}.log"));
+        let log_path = self.config.paths.task_log(id);
         let in_worktree = matches!(request.workspace, WorkspaceChoice::Worktree { .. });
         let record = TaskRecord {
             id,
@@ -349,13 +348,15 @@ impl Supervisor {
         // On this machine a keeper process holds the PTY (and logs), so the
         // task outlives this daemon.
         let keeper = (request.host == LOCAL).then(|| Keeper {
-            socket: self.keeper_socket(id),
+            socket: self.config.paths.keeper_socket(id),
             log: self.records[&id].log_path.clone(),
+            meta: String::new(),
         });
+        let record = self.records[&id].clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
             let (worktree, result) =
-                workspace::prepare_and_spawn(host.as_ref(), id, request, worktree_root, keeper)
+                workspace::prepare_and_spawn(host.as_ref(), record, request, worktree_root, keeper)
                     .await;
             let _ = tx.send(Internal::Spawned {
                 id,
@@ -419,14 +420,6 @@ impl Supervisor {
                 control: process.control,
             },
         );
-    }
-
-    fn keeper_socket(&self, id: TaskId) -> std::path::PathBuf {
-        self.config
-            .paths
-            .runtime_dir
-            .join("tasks")
-            .join(format!("{id}.sock"))
     }
 
     fn stop(&mut self, id: TaskId) {
@@ -514,8 +507,5 @@ impl Supervisor {
 }
 
 fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    OpenOptions::new().create(true).append(true).open(path)
+    crate::private::open_append(path)
 }

@@ -384,6 +384,27 @@ pub fn process_alive(pid: u32) -> bool {
     !status.is_empty() && !status.contains(") Z ")
 }
 
+pub fn kill(pid: u32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
+}
+
+/// Kills `pid` with SIGKILL and waits until it is gone.
+pub fn kill_hard(pid: u32) {
+    kill(pid, nix::sys::signal::Signal::SIGKILL);
+    wait_for_condition(&format!("pid {pid} to die"), || !process_alive(pid));
+}
+
+pub fn parent_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = stat.rsplit(')').next().unwrap();
+    after_name
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 /// Runs git in `repo`; its stdout.
 pub fn git(repo: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new("git")

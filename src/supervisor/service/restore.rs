@@ -9,8 +9,10 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
 use super::Supervisor;
+use crate::host::PtyProcess;
 use crate::host::PtySize;
 use crate::host::local::LOCAL;
+use crate::host::shim::Hello;
 use crate::paths::Paths;
 use crate::store;
 use crate::supervisor::history::{LIVE_HISTORY, LogHistory, read_tail_upto};
@@ -23,7 +25,20 @@ use crate::term::new_emulator;
 pub(super) const REPLAY_BYTES: u64 = 512 * 1024;
 
 impl Supervisor {
+    /// Loads the saved records, re-adopts what still runs (also keepers the
+    /// state file does not list), and saves the result at once: from here
+    /// on the file on disk is the daemon's full knowledge, so a second
+    /// crash loses nothing.
     pub(super) fn load(&mut self) {
+        self.load_records();
+        self.adopt_strays();
+        let records = self.records.values().cloned().collect();
+        if let Err(e) = self.saver.save_now(records) {
+            self.notice(Level::Error, format!("cannot save task state: {e}"));
+        }
+    }
+
+    fn load_records(&mut self) {
         // Ids whose records were lost (a state file deleted or moved aside)
         // stay taken while their logs or worktrees are there: a new task 1
         // must not write into an old task 1's log or worktree.
@@ -57,9 +72,76 @@ impl Supervisor {
     /// keeper if it still runs, take its exit status if it ended meanwhile,
     /// else it is honestly lost.
     fn readopt(&mut self, id: TaskId, now: u64) {
-        let socket = self.keeper_socket(id);
+        let socket = self.config.paths.keeper_socket(id);
         let local = self.records[&id].host == LOCAL;
         if local && let Ok((process, hello)) = crate::host::shim::attach(&socket) {
+            return self.adopt(id, process, hello, now);
+        }
+        let exit = std::fs::read(crate::host::shim::exit_file(&socket))
+            .ok()
+            .and_then(|json| serde_json::from_slice::<ExitInfo>(&json).ok());
+        let record = self.records.get_mut(&id).expect("inserted");
+        match exit {
+            // It ended while no daemon was there; its keeper left word.
+            Some(exit) => {
+                record.apply(TaskEvent::Spawned { pid: record.pid }, now);
+                record.apply(TaskEvent::Exited(exit), now);
+                let _ = std::fs::remove_file(crate::host::shim::exit_file(&socket));
+            }
+            None => {
+                record.apply(TaskEvent::Orphaned, now);
+            }
+        }
+    }
+
+    /// Keepers whose task the state file does not list (it was lost,
+    /// corrupt, or older than the dispatch): each keeps the record its
+    /// daemon gave it, so the task is known again instead of running on
+    /// unseen.
+    fn adopt_strays(&mut self) {
+        let dir = self.config.paths.keepers_dir();
+        let strays: Vec<TaskId> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                name.strip_suffix(".sock")?.parse::<TaskId>().ok()
+            })
+            .filter(|id| !self.records.contains_key(id))
+            .collect();
+        let now = now_ms();
+        for id in strays {
+            let socket = self.config.paths.keeper_socket(id);
+            let Ok((process, hello)) = crate::host::shim::attach(&socket) else {
+                continue;
+            };
+            match serde_json::from_str::<TaskRecord>(&hello.meta) {
+                Ok(record) if record.id == id => {
+                    self.next_id = self.next_id.max(id + 1);
+                    self.records.insert(id, record);
+                    self.adopt(id, process, hello, now);
+                    tracing::warn!(
+                        task = id,
+                        "recovered from its keeper: the state file did not list it"
+                    );
+                    self.notice(
+                        Level::Info,
+                        format!("task #{id} was missing from the saved state; recovered it from its keeper"),
+                    );
+                }
+                _ => tracing::warn!(
+                    task = id,
+                    "a keeper at {} has no readable record; leaving it",
+                    socket.display()
+                ),
+            }
+        }
+    }
+
+    /// Takes over a running (or meanwhile ended) task from its keeper.
+    fn adopt(&mut self, id: TaskId, process: PtyProcess, hello: Hello, now: u64) {
+        {
             let record = &self.records[&id];
             let depth = self.config.settings.scrollback_lines;
             // The screen as of `log_len`, then the keeper's stream from there.
@@ -96,22 +178,6 @@ impl Supervisor {
                 self.signal_stop(id);
             }
             tracing::info!(task = id, "re-adopted (pid {})", hello.pid);
-            return;
-        }
-        let exit = std::fs::read(crate::host::shim::exit_file(&socket))
-            .ok()
-            .and_then(|json| serde_json::from_slice::<ExitInfo>(&json).ok());
-        let record = self.records.get_mut(&id).expect("inserted");
-        match exit {
-            // It ended while no daemon was there; its keeper left word.
-            Some(exit) => {
-                record.apply(TaskEvent::Spawned { pid: record.pid }, now);
-                record.apply(TaskEvent::Exited(exit), now);
-                let _ = std::fs::remove_file(crate::host::shim::exit_file(&socket));
-            }
-            None => {
-                record.apply(TaskEvent::Orphaned, now);
-            }
         }
     }
 }
@@ -141,7 +207,8 @@ impl RecordSaver {
         let mut changes = self.latest.subscribe();
         let (lock, path) = (self.lock.clone(), self.path.clone());
         tokio::spawn(async move {
-            loop {
+            // What is there now was saved by `load`: write only changes.
+            while changes.changed().await.is_ok() {
                 changes.borrow_and_update();
                 let (latest, lock, path) = (changes.clone(), lock.clone(), path.clone());
                 let saved =
@@ -154,9 +221,6 @@ impl RecordSaver {
                         level: Level::Error,
                         message: format!("cannot save task state: {e}"),
                     });
-                }
-                if changes.changed().await.is_err() {
-                    break;
                 }
             }
         });
@@ -199,7 +263,7 @@ fn highest_id_on_disk(paths: &Paths) -> TaskId {
         let id = name.strip_prefix("task-")?.strip_suffix(".log")?;
         id.parse::<TaskId>().ok()
     });
-    let worktrees_dir = paths.data_dir.join("worktrees");
+    let worktrees_dir = paths.worktrees_dir();
     let worktrees = names(worktrees_dir.clone())
         .into_iter()
         .flat_map(|project| names(worktrees_dir.join(project)))

@@ -14,7 +14,7 @@ use crate::git::{
     Strategy, Worktree, WorktreeRequest,
 };
 use crate::host::{Host, Keeper, PtyProcess, PtySpec};
-use crate::supervisor::task::{Applied, TaskId, now_ms};
+use crate::supervisor::task::{Applied, TaskId, TaskRecord, now_ms};
 use crate::supervisor::{DispatchRequest, Event, Level, WorkspaceChoice};
 
 /// How often live tasks that printed something get their diff refreshed.
@@ -47,6 +47,8 @@ pub enum Done {
     },
     Recovered {
         cleaned: Vec<String>,
+        /// Applies a crash interrupted, completed from their journal.
+        completed: Option<git::Completed>,
     },
 }
 
@@ -54,11 +56,12 @@ pub enum Done {
 /// after the project's setup command if there is one.
 pub async fn prepare_and_spawn(
     host: &dyn Host,
-    id: TaskId,
+    mut record: TaskRecord,
     request: DispatchRequest,
     root: PathBuf,
-    keeper: Option<Keeper>,
+    mut keeper: Option<Keeper>,
 ) -> (Option<Worktree>, Result<PtyProcess, String>) {
+    let id = record.id;
     let worktree = match &request.workspace {
         WorkspaceChoice::InPlace => None,
         WorkspaceChoice::Worktree { base } => {
@@ -86,6 +89,13 @@ pub async fn prepare_and_spawn(
     let cwd = worktree
         .as_ref()
         .map_or(request.cwd.clone(), |w| w.path.clone());
+    if let Some(keeper) = keeper.as_mut() {
+        // The record as it will be once spawned: what a daemon that lost
+        // its state file recovers from the keeper.
+        record.cwd = cwd.clone();
+        record.workspace.worktree = worktree.clone();
+        keeper.meta = serde_json::to_string(&record).unwrap_or_default();
+    }
     let spec = PtySpec {
         argv: with_setup(request.setup.as_deref(), request.argv),
         cwd,
@@ -159,7 +169,7 @@ impl Supervisor {
                 }
             })
             .collect();
-        self.config.paths.data_dir.join("worktrees").join(name)
+        self.config.paths.worktrees_dir().join(name)
     }
 
     fn host_of(&mut self, id: TaskId) -> Option<Arc<dyn Host>> {
@@ -289,8 +299,8 @@ impl Supervisor {
         }
     }
 
-    /// At start: half-made worktrees from a crash are cleaned up, per
-    /// project the tasks came from.
+    /// At start: an apply a crash interrupted is completed, and half-made
+    /// worktrees are cleaned up, per project the tasks came from.
     pub(super) fn recover_worktrees(&mut self) {
         let roots: BTreeSet<(String, PathBuf, PathBuf)> = self
             .records
@@ -305,14 +315,25 @@ impl Supervisor {
                 continue;
             };
             self.spawn_job(async move {
-                let cleaned = match git::recover(host.as_ref(), &repo, &root).await {
+                let (completed, mut cleaned) =
+                    match git::complete_interrupted_apply(host.as_ref(), &repo).await {
+                        Ok(completed) => (completed, Vec::new()),
+                        Err(e) => (
+                            None,
+                            vec![format!(
+                                "an apply into {} was interrupted and could not be completed: {e}",
+                                repo.display()
+                            )],
+                        ),
+                    };
+                cleaned.extend(match git::recover(host.as_ref(), &repo, &root).await {
                     Ok(cleaned) => cleaned,
                     Err(e) => vec![format!(
                         "could not check {} for leftovers: {e}",
                         repo.display()
                     )],
-                };
-                Done::Recovered { cleaned }
+                });
+                Done::Recovered { cleaned, completed }
             });
         }
     }
@@ -380,9 +401,23 @@ impl Supervisor {
             Done::Discarded { id, result: Err(e) } => {
                 self.notice(Level::Error, format!("cannot discard task #{id}: {e}"));
             }
-            Done::Recovered { cleaned } => {
+            Done::Recovered { cleaned, completed } => {
                 for what in cleaned {
                     self.notice(Level::Info, format!("cleaned up after a crash: {what}"));
+                }
+                if let Some(done) = completed {
+                    let id = done.task;
+                    if let Some(record) = self.records.get_mut(&id) {
+                        record.workspace.applied = Some(Applied::Applied);
+                        self.changed(id);
+                    }
+                    self.notice(
+                        Level::Info,
+                        format!(
+                            "the apply of task #{id} was interrupted by a crash; completed it ({} files)",
+                            done.files.len()
+                        ),
+                    );
                 }
             }
         }
