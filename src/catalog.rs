@@ -213,6 +213,17 @@ impl Agent {
                 self.id
             ));
         }
+        if let Some(name) = self
+            .env
+            .iter()
+            .find(|(_, v)| v.contains('\0'))
+            .map(|(k, _)| k)
+        {
+            return Err(format!(
+                "agent {:?}: the value of environment variable {name} contains a NUL byte, which no process environment can hold",
+                self.id
+            ));
+        }
         Ok(())
     }
 
@@ -266,6 +277,16 @@ impl Agent {
 /// other control characters (but tab, newline and carriage return) are almost
 /// certainly a paste accident, so both are refused with their position.
 pub fn check_prompt(prompt: &str) -> Result<(), String> {
+    // Linux refuses one argv element longer than this (MAX_ARG_STRLEN, with
+    // its NUL); found here, not as a failed exec in the task.
+    const MAX_ARG: usize = 128 * 1024 - 1;
+    if prompt.len() > MAX_ARG {
+        return Err(format!(
+            "the prompt is too long: {} bytes, and one argument may be at most {MAX_ARG} bytes; \
+             put the details in a file in the project and point the agent at it",
+            prompt.len()
+        ));
+    }
     for (line_no, line) in prompt.split('\n').enumerate() {
         for (col, ch) in line.chars().enumerate() {
             if ch == '\0' {
@@ -438,5 +459,21 @@ mod tests {
         );
         let esc = check_prompt("a\x1b[31m").unwrap_err();
         assert!(esc.contains("U+001B"), "{esc}");
+        assert!(check_prompt(&"x".repeat(128 * 1024 - 1)).is_ok());
+        let long = check_prompt(&"x".repeat(200_000)).unwrap_err();
+        assert!(long.contains("too long: 200000 bytes"), "{long}");
+    }
+
+    #[test]
+    fn a_nul_in_an_env_value_is_refused_by_name() {
+        let err = Catalog::default()
+            .merge(AgentEntry {
+                id: "y".into(),
+                binary: Some("y".into()),
+                env: Some([("API_BASE".to_string(), "a\0b".to_string())].into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(err.contains("API_BASE") && err.contains("NUL"), "{err}");
     }
 }

@@ -347,3 +347,23 @@ fn apply_refuses_a_main_tree_in_the_middle_of_a_merge() {
     assert_eq!(common::git(&repo, &["status", "--porcelain"]), before);
     assert!(!repo.join("a.txt").exists());
 }
+
+#[test]
+fn cli_errors_are_one_plain_line_and_listings_hide_nothing() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    sandbox.dispatch(&["--project", "demo", "--agent", "fake", "exit=0 exe.\u{202E}txt"]);
+    let (code, out, _) = sandbox.cli(&["ls"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("exe.\\u{202e}txt"), "{out}");
+    assert!(!out.contains('\u{202E}'), "{out}");
+    sandbox.stop_daemon();
+
+    std::fs::write(sandbox.fd_home().join("config/config.toml"), "oops = [\n").unwrap();
+    let (code, out, err) = sandbox.cli(&["ls"]);
+    assert_ne!(code, 0);
+    assert_eq!(out, "");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("config.toml:1:"), "{err}");
+    assert!(!err.contains('\x1b'), "{err:?}");
+}

@@ -59,6 +59,25 @@ async fn all_tasks(paths: &Paths) -> Result<Vec<TaskRecord>, Failure> {
     Ok(tasks)
 }
 
+/// `text` safe to print on a terminal: control characters and the
+/// invisible bidi formatting marks (which can make a listing read other
+/// than it is) are shown as `\u{…}` escapes.
+fn printable(text: &str) -> String {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hidden) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match hidden(c) {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}
+
 fn find(tasks: Vec<TaskRecord>, id: TaskId) -> Result<TaskRecord, Failure> {
     tasks
         .into_iter()
@@ -151,12 +170,13 @@ pub async fn ls(paths: &Paths, json: bool) -> CliResult {
             .take(50)
             .collect();
         println!(
-            "{:<5} {:<14} {:<12} {:<14} {:>8}  {prompt}",
+            "{:<5} {:<14} {:<12} {:<14} {:>8}  {}",
             t.id,
             t.state.label(),
-            t.agent,
-            t.project,
-            time
+            printable(&t.agent),
+            printable(&t.project),
+            time,
+            printable(&prompt),
         );
     }
     Ok(())
@@ -465,5 +485,17 @@ fn list(items: &[&str]) -> String {
         "none".into()
     } else {
         items.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn listings_show_hidden_characters_as_escapes() {
+        assert_eq!(super::printable("fix it ✓"), "fix it ✓");
+        assert_eq!(
+            super::printable("a\u{202E}txt.exe\x1b[2J"),
+            "a\\u{202e}txt.exe\\u{1b}[2J"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! error and on a panic (the panic hook restores first, then reports).
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{
     DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
@@ -16,8 +17,13 @@ use ratatui::backend::CrosstermBackend;
 
 pub type Tui = Terminal<CrosstermBackend<io::Stdout>>;
 
+/// Whether we hold the terminal: only then is there anything to restore
+/// (a CLI error must not print reset escapes into someone's pipe).
+static TAKEN: AtomicBool = AtomicBool::new(false);
+
 /// Raw mode, alternate screen, mouse and bracketed paste: the dashboard's modes.
 pub fn enter() -> io::Result<Tui> {
+    TAKEN.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     let mut stdout = io::stdout();
     if let Err(e) = execute!(
@@ -54,6 +60,9 @@ pub fn force_full_redraw(terminal: &mut Tui) -> io::Result<()> {
 /// Puts the terminal back as we found it. Safe to call more than once and
 /// from a panic hook: every step is attempted, errors are ignored.
 pub fn restore() {
+    if !TAKEN.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let mut stdout = io::stdout();
     let _ = execute!(
         stdout,

@@ -141,6 +141,9 @@ impl client::Handler for HopHandler {
             DisconnectReason::ReceivedDisconnect(info) => {
                 format!("the server closed the connection: {}", info.message)
             }
+            // Errors out of russh carry no alias yet; the reader of this
+            // reason names the host itself.
+            DisconnectReason::Error(SshError::Protocol { reason, .. }) => reason.clone(),
             DisconnectReason::Error(e) => e.to_string(),
         };
         self.closed.send_replace(Some(text));
