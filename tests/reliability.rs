@@ -352,7 +352,13 @@ fn apply_refuses_a_main_tree_in_the_middle_of_a_merge() {
 fn cli_errors_are_one_plain_line_and_listings_hide_nothing() {
     let sandbox = Sandbox::new();
     sandbox.write_config("");
-    sandbox.dispatch(&["--project", "demo", "--agent", "fake", "exit=0 exe.\u{202E}txt"]);
+    sandbox.dispatch(&[
+        "--project",
+        "demo",
+        "--agent",
+        "fake",
+        "exit=0 exe.\u{202E}txt",
+    ]);
     let (code, out, _) = sandbox.cli(&["ls"]);
     assert_eq!(code, 0);
     assert!(out.contains("exe.\\u{202e}txt"), "{out}");
@@ -366,4 +372,38 @@ fn cli_errors_are_one_plain_line_and_listings_hide_nothing() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("config.toml:1:"), "{err}");
     assert!(!err.contains('\x1b'), "{err:?}");
+}
+
+#[test]
+fn a_dispatch_whose_daemon_dies_is_retried_and_makes_exactly_one_task() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let once = sandbox.path().join("crashed-once");
+    // The daemon saves the task, then dies before it can say so.
+    let out = Command::new(common::flightdeck_bin())
+        .args([
+            "dispatch",
+            "--project",
+            "demo",
+            "--agent",
+            "fake",
+            "lines=1 idle",
+        ])
+        .current_dir(sandbox.repo())
+        .env("FLIGHTDECK_HOME", sandbox.fd_home())
+        .env("HOME", sandbox.home())
+        .env("FLIGHTDECK_FAULT", "dispatch.after-save")
+        .env("FLIGHTDECK_FAULT_ONCE", &once)
+        .output()
+        .unwrap();
+    assert!(once.exists(), "the crash point was reached");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let id: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let tasks = ls(&sandbox);
+    assert_eq!(tasks.as_array().unwrap().len(), 1, "{tasks:#}");
+    assert_eq!(state_of(&tasks, id), "running");
+    wait_for_condition("the agent's output", || {
+        sandbox.log(id).contains("idle: waiting")
+    });
 }

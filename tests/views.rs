@@ -90,6 +90,7 @@ fn task(id: u64, agent: &str, state: TaskState) -> TaskRecord {
         state,
         log_path: "/logs/task.log".into(),
         workspace: Default::default(),
+        request: None,
     }
 }
 

@@ -35,7 +35,7 @@ usage: fake-agent [-p] [PROMPT]    run the directives found in PROMPT
        fake-agent acp --help
 directives: progress[=N] ask write:P=C append:P=C delete:P rename:A=B lines=N
   sleep=MS altscreen flood=BYTES[K|M|G] echo idle ignore-term child garbage
-  exit=N title=TEXT dsr
+  exit=N title=TEXT dsr seqfor=MS
 env: FAKE_AGENT_RECORD FAKE_AGENT_STEP_MS FAKE_AGENT_CHILD_PIDFILE COLUMNS LINES
 ";
 
@@ -168,6 +168,7 @@ fn perform(word: &str, exit_code: &mut i32) -> Option<()> {
         ("exit", Some(code)) => *exit_code = code.parse().ok()?,
         ("title", Some(text)) => say!("\x1b]2;{text}\x07"),
         ("dsr", None) => dsr(),
+        ("seqfor", _) => sequence_for(Duration::from_millis(num()?)),
         _ => file_op(word)?,
     }
     Some(())
@@ -349,6 +350,25 @@ fn flood(total: u64) {
         left -= line.len() as u64;
     }
     check(out.write_all(b"\nflood done\n"));
+    check(out.flush());
+}
+
+/// Numbered lines as fast as the terminal takes them, for `ms`, then
+/// `seq done N`: a reader of the log can tell whether any line is missing.
+fn sequence_for(ms: Duration) {
+    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let start = std::time::Instant::now();
+    let mut n: u64 = 0;
+    while start.elapsed() < ms {
+        for _ in 0..64 {
+            check(writeln!(
+                out,
+                "seq {n:08} the quick brown fox jumps over the lazy dog"
+            ));
+            n += 1;
+        }
+    }
+    check(writeln!(out, "seq done {n}"));
     check(out.flush());
 }
 

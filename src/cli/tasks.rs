@@ -252,17 +252,28 @@ pub async fn dispatch(
         |(c, r)| PtySize { rows: r, cols: c },
     );
     let mut request = dispatch::request(&spec, Some(&found), size).map_err(Failure::usage)?;
-    let token = u64::from(std::process::id()) << 32 | (now_ms() & 0xffff_ffff);
+    let token = request_token();
     request.token = Some(token);
 
-    client.send(Command::Dispatch(request));
+    client.send(Command::Dispatch(request.clone()));
     let mut id = None;
+    let mut retries = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let event = tokio::time::timeout_at(deadline, client.events.recv())
             .await
-            .map_err(|_| Failure::failed("the daemon did not start the task within 30 s"))?
-            .ok_or_else(|| Failure::failed("the daemon closed the connection"))?;
+            .map_err(|_| Failure::failed("the daemon did not start the task within 30 s"))?;
+        let Some(event) = event else {
+            // The daemon died. The same request again (same token) gets the
+            // task it made, if it made one: never a second task.
+            retries += 1;
+            if retries > DISPATCH_RETRIES {
+                return Err(Failure::failed("the daemon closed the connection"));
+            }
+            client = DaemonClient::connect_or_start(paths).await?;
+            client.send(Command::Dispatch(request.clone()));
+            continue;
+        };
         match event {
             Event::Dispatched { token: t, id: new } if t == token => id = Some(new),
             Event::Task(record) if Some(record.id) == id => match record.state {
@@ -281,6 +292,17 @@ pub async fn dispatch(
             _ => {}
         }
     }
+}
+
+/// How often a dispatch is resent to a restarted daemon.
+const DISPATCH_RETRIES: u32 = 3;
+
+/// A dispatch request's id: unique per request, so a retry is recognised.
+fn request_token() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    u64::from(std::process::id()) << 32 ^ (now_ms() << 30) ^ u64::from(nanos)
 }
 
 /// Probes just this agent on this machine: where it is, and the PATH it runs with.

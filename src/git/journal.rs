@@ -71,9 +71,23 @@ pub(crate) async fn complete(git: &Git<'_>, git_dir: &str) -> Result<Option<Comp
     let path = journal_path(git_dir);
     let text = git.sh("[ ! -e \"$1\" ] || cat -- \"$1\"", &[&path]).await?;
     // Temporary indexes of a killed apply are only litter (never the real
-    // index); a live one is younger than any apply takes.
+    // index). Their names carry the pid that made them: those of processes
+    // still alive are in use.
     git.sh(
-        "find \"$1\" -maxdepth 1 -name 'flightdeck-*.index*' -mmin +10 -exec rm -f {} + 2>/dev/null; true",
+        "for f in \"$1\"/flightdeck-*-*.index \"$1\"/flightdeck-*-*.index.lock; do
+  [ -e \"$f\" ] || continue
+  pid=${f##*/flightdeck-}; pid=${pid#*-}; pid=${pid%%-*}
+  case $pid in *[!0-9]*|'') continue;; esac
+  alive=0
+  if kill -0 \"$pid\" 2>/dev/null; then
+    alive=1
+    # A zombie (killed, not yet reaped) answers kill -0 too.
+    if [ -r \"/proc/$pid/status\" ]; then
+      case $(grep '^State:' \"/proc/$pid/status\") in *Z*) alive=0;; esac
+    fi
+  fi
+  [ $alive = 1 ] || rm -f -- \"$f\"
+done",
         &[git_dir],
     )
     .await?;

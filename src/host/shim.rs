@@ -128,8 +128,9 @@ pub fn run_keeper() -> io::Result<()> {
         }
     };
     let pid = opened.pid.unwrap_or(0);
-    writeln!(stdout, "ready {pid}")?;
-    stdout.flush()?;
+    // The daemon that started us may have died since; the agent runs
+    // anyway and the next daemon adopts it from the socket.
+    let _ = writeln!(stdout, "ready {pid}").and_then(|_| stdout.flush());
     drop(stdout);
 
     let sync: Sync = Arc::default();
@@ -273,10 +274,12 @@ fn deliver_exit(socket: PathBuf, sync: Sync) {
     });
 }
 
-/// The exit is delivered: nothing is left to keep.
+/// The exit is delivered: nothing is left to keep. The exit file stays
+/// until the daemon has saved the task's end (it removes it then): a
+/// daemon killed between reading the exit and saving it leaves the next
+/// one this file to learn it from.
 fn finish(socket: &Path) -> ! {
     let _ = fs::remove_file(socket);
-    let _ = fs::remove_file(exit_file(socket));
     std::process::exit(0);
 }
 
@@ -554,5 +557,33 @@ impl PtyControl for KeeperControl {
 
     fn group_alive(&self) -> bool {
         killpg(Pid::from_raw(self.pid as i32), None).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_keeper_wire_never_panics_and_round_trips(
+            garbage in proptest::collection::vec(any::<u8>(), 0..1024),
+            kind in any::<u8>(),
+            payload in proptest::collection::vec(any::<u8>(), 0..4096),
+        ) {
+            let _ = read_frame(&mut garbage.as_slice());
+            let wire = frame(kind, &payload);
+            let (k, p) = read_frame(&mut wire.as_slice()).unwrap();
+            prop_assert_eq!((k, p), (kind, payload));
+        }
+    }
+
+    #[test]
+    fn an_oversized_keeper_frame_is_refused_before_allocating() {
+        let mut head = vec![OUTPUT];
+        head.extend_from_slice(&u32::MAX.to_be_bytes());
+        let err = read_frame(&mut head.as_slice()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 }

@@ -27,6 +27,8 @@ use crate::probe::HostProbe;
 use crate::term::new_emulator;
 use restore::RecordSaver;
 
+/// Set in every task's environment to the task's id.
+pub const TASK_ID_ENV: &str = "FLIGHTDECK_TASK_ID";
 /// How long a task's end waits for its last output to be read.
 const DRAIN_WAIT: Duration = Duration::from_secs(2);
 /// After SIGKILL, how long shutdown waits for processes to be reaped.
@@ -274,6 +276,20 @@ impl Supervisor {
     /// The task's process ended and its output is drained.
     fn ended(&mut self, id: TaskId, exit: ExitInfo) {
         self.update(id, TaskEvent::Exited(exit));
+        // Saved before the keeper's exit file goes: that file is how the
+        // end is known if this daemon dies now.
+        let exit_file = crate::host::shim::exit_file(&self.config.paths.keeper_socket(id));
+        if exit_file.exists() {
+            match self
+                .saver
+                .save_now(self.records.values().cloned().collect())
+            {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&exit_file);
+                }
+                Err(e) => self.notice(Level::Error, format!("cannot save task state: {e}")),
+            }
+        }
         self.diff_stat(id);
         if let Some(host) = self.installs.remove(&id) {
             self.probe(Some(host));
@@ -291,9 +307,30 @@ impl Supervisor {
         }
     }
 
-    fn dispatch(&mut self, request: DispatchRequest) {
-        let id = self.next_id;
-        self.next_id += 1;
+    fn dispatch(&mut self, mut request: DispatchRequest) {
+        // A retry of a request that already made a task gets that task; if
+        // a crash stopped it before anything ran, it starts now, as itself.
+        let earlier = request.token.and_then(|token| {
+            let record = self.records.values().find(|r| r.request == Some(token))?;
+            Some((token, record.id, record.state.is_interrupted_start()))
+        });
+        let id = match earlier {
+            Some((_, id, true)) => id,
+            Some((token, id, false)) => {
+                let _ = self.events.send(Event::Dispatched { token, id });
+                let record = self.records[&id].clone();
+                let _ = self.events.send(Event::Task(Box::new(record)));
+                return;
+            }
+            None => {
+                self.next_id += 1;
+                self.next_id - 1
+            }
+        };
+        // Which task a process belongs to, for the agent's hooks and for
+        // telling our processes from strangers after a crash.
+        request.env.retain(|(k, _)| k != TASK_ID_ENV);
+        request.env.push((TASK_ID_ENV.into(), id.to_string()));
         let log_path = self.config.paths.task_log(id);
         let in_worktree = matches!(request.workspace, WorkspaceChoice::Worktree { .. });
         let record = TaskRecord {
@@ -315,6 +352,7 @@ impl Supervisor {
                 repo: in_worktree.then(|| request.cwd.clone()),
                 ..Workspace::default()
             },
+            request: request.token,
         };
         // The screen exists before anyone hears of the task.
         let depth = self.config.settings.scrollback_lines;
@@ -333,6 +371,7 @@ impl Supervisor {
         {
             self.notice(Level::Error, format!("cannot save task state: {e}"));
         }
+        crate::fault::crash_point("dispatch.after-save");
         if let Some(token) = request.token {
             let _ = self.events.send(Event::Dispatched { token, id });
         }

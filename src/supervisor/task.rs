@@ -109,6 +109,10 @@ pub struct TaskRecord {
     /// Where the task's changes live and what became of them.
     #[serde(default)]
     pub workspace: Workspace,
+    /// The token of the dispatch request that made it: a client retrying
+    /// after losing its daemon gets this task back instead of a second one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<u64>,
 }
 
 /// A task's git side: its worktree, the size of its change, and whether the
@@ -139,6 +143,18 @@ impl Applied {
             Applied::PartiallyApplied => "partial",
             Applied::Conflicted { .. } => "conflict",
         }
+    }
+}
+
+/// Why a task a crash caught before its agent ran failed; a retry of its
+/// dispatch request starts it after all.
+pub const INTERRUPTED_START: &str =
+    "flightdeck stopped while starting this task, before the agent was running; dispatch it again";
+
+impl TaskState {
+    /// Failed because a crash came before its agent ran.
+    pub fn is_interrupted_start(&self) -> bool {
+        matches!(self, TaskState::Failed { reason } if reason == INTERRUPTED_START)
     }
 }
 
@@ -218,6 +234,7 @@ mod tests {
             ended_ms: None,
             log_path: "/log".into(),
             workspace: Workspace::default(),
+            request: None,
         }
     }
 

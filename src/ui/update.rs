@@ -394,6 +394,7 @@ mod tests {
             ended_ms: None,
             log_path: "/l".into(),
             workspace: Default::default(),
+            request: None,
         })
     }
 

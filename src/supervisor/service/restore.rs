@@ -17,7 +17,9 @@ use crate::paths::Paths;
 use crate::store;
 use crate::supervisor::history::{LIVE_HISTORY, LogHistory, read_tail_upto};
 use crate::supervisor::screens::TaskScreen;
-use crate::supervisor::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, now_ms};
+use crate::supervisor::task::{
+    ExitInfo, INTERRUPTED_START, TaskEvent, TaskId, TaskRecord, TaskState, now_ms,
+};
 use crate::supervisor::{Event, Level};
 use crate::term::new_emulator;
 
@@ -34,7 +36,12 @@ impl Supervisor {
         self.adopt_strays();
         let records = self.records.values().cloned().collect();
         if let Err(e) = self.saver.save_now(records) {
-            self.notice(Level::Error, format!("cannot save task state: {e}"));
+            return self.notice(Level::Error, format!("cannot save task state: {e}"));
+        }
+        // Ends learnt from keepers' exit files are saved: the files can go.
+        for record in self.records.values().filter(|r| !r.state.is_live()) {
+            let socket = self.config.paths.keeper_socket(record.id);
+            let _ = std::fs::remove_file(crate::host::shim::exit_file(&socket));
         }
     }
 
@@ -86,7 +93,10 @@ impl Supervisor {
             Some(exit) => {
                 record.apply(TaskEvent::Spawned { pid: record.pid }, now);
                 record.apply(TaskEvent::Exited(exit), now);
-                let _ = std::fs::remove_file(crate::host::shim::exit_file(&socket));
+            }
+            // The daemon died while starting it, before a keeper held it.
+            None if record.state == TaskState::Starting => {
+                record.apply(TaskEvent::SpawnFailed(INTERRUPTED_START.into()), now);
             }
             None => {
                 record.apply(TaskEvent::Orphaned, now);
