@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Agent, Catalog};
+use crate::clock::now_ms;
 use crate::host::{Host, RunSpec};
 use crate::shell::quote;
-use crate::supervisor::task::now_ms;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentProbe {

@@ -141,6 +141,31 @@ fn everything_flightdeck_writes_is_private_whatever_the_umask() {
     ] {
         assert_eq!(mode(&home.join(file)), 0o600, "{file}");
     }
+    // Another user, with the way to flightdeck's home open, still reads
+    // nothing: not a log, not the state.
+    std::fs::set_permissions(sandbox.path(), PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&home, PermissionsExt::from_mode(0o755)).unwrap();
+    for file in [
+        "data/logs/task-1.log",
+        "state/tasks.json",
+        "config/config.toml",
+    ] {
+        let out = Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--",
+                "cat",
+            ])
+            .arg(home.join(file))
+            .output()
+            .expect("setpriv (util-linux) runs");
+        assert!(!out.status.success(), "nobody read {file}");
+        let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+        assert!(err.contains("permission denied"), "{file}: {err}");
+    }
+    std::fs::set_permissions(&home, PermissionsExt::from_mode(0o700)).unwrap();
     // Said once: the next run finds nothing to fix.
     let (_, err) = cli_with_open_umask(&sandbox, &["ls"]);
     assert!(!err.contains("private"), "{err}");
@@ -406,4 +431,34 @@ fn a_dispatch_whose_daemon_dies_is_retried_and_makes_exactly_one_task() {
     wait_for_condition("the agent's output", || {
         sandbox.log(id).contains("idle: waiting")
     });
+}
+
+#[test]
+fn stop_reaches_an_agent_that_outlived_its_keeper() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("[settings]\nstop_grace_secs = 1\n");
+    let id = sandbox.dispatch(&[
+        "--project",
+        "demo",
+        "--agent",
+        "fake",
+        "ignore-hup sleep=600000",
+    ]);
+    wait_for_condition("the agent to ignore SIGHUP", || {
+        sandbox.log(id).contains("ignoring SIGHUP")
+    });
+    let agent = ls(&sandbox)[0]["pid"].as_u64().unwrap() as u32;
+    kill_hard(sandbox.daemon_pid().unwrap());
+    kill_hard(common::parent_of(agent));
+    assert!(process_alive(agent), "the agent survives its keeper");
+    assert_eq!(state_of(&ls(&sandbox), id), "lost");
+
+    let (code, out, err) = sandbox.cli(&["stop", &id.to_string()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("stopped"), "{out}");
+    wait_for_condition("the agent to end", || !process_alive(agent));
+    // A lost task with nothing left to stop says so.
+    let (code, out, _) = sandbox.cli(&["stop", &id.to_string()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("already stopped"), "{out}");
 }

@@ -35,7 +35,7 @@ usage: fake-agent [-p] [PROMPT]    run the directives found in PROMPT
        fake-agent acp --help
 directives: progress[=N] ask write:P=C append:P=C delete:P rename:A=B lines=N
   sleep=MS altscreen flood=BYTES[K|M|G] echo idle ignore-term child garbage
-  exit=N title=TEXT dsr seqfor=MS
+  exit=N title=TEXT dsr seqfor=MS ignore-hup
 env: FAKE_AGENT_RECORD FAKE_AGENT_STEP_MS FAKE_AGENT_CHILD_PIDFILE COLUMNS LINES
 ";
 
@@ -163,6 +163,7 @@ fn perform(word: &str, exit_code: &mut i32) -> Option<()> {
         ("echo", None) => echo(),
         ("idle", None) => idle(),
         ("ignore-term", None) => ignore_term(),
+        ("ignore-hup", None) => ignore_hup(),
         ("child", None) => spawn_child(),
         ("garbage", None) => garbage(),
         ("exit", Some(code)) => *exit_code = code.parse().ok()?,
@@ -429,6 +430,15 @@ fn ignore_term() {
     match signal_hook::flag::register(signal_hook::consts::SIGTERM, flag) {
         Ok(_) => say!("ignoring SIGTERM\n"),
         Err(e) => say!("\x1b[31mcannot ignore SIGTERM: {e}\x1b[0m\n"),
+    }
+}
+
+/// Survives its terminal going away (as some agents do).
+fn ignore_hup() {
+    let flag = Arc::new(AtomicBool::new(false));
+    match signal_hook::flag::register(signal_hook::consts::SIGHUP, flag) {
+        Ok(_) => say!("ignoring SIGHUP\n"),
+        Err(e) => say!("\x1b[31mcannot ignore SIGHUP: {e}\x1b[0m\n"),
     }
 }
 

@@ -421,7 +421,8 @@ pub async fn stop(paths: &Paths, config: &Config, id: TaskId) -> CliResult {
         )));
     };
     let task = find(snapshot(&mut client).await?, id)?;
-    if !task.state.is_live() {
+    // A lost task's agent may have outlived its keeper: the daemon looks.
+    if !task.state.is_live() && task.state != TaskState::Lost {
         println!("task #{id} already {}", task.state.label());
         return Ok(());
     }

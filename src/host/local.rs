@@ -15,7 +15,7 @@ use tokio::io::AsyncWriteExt;
 use super::{
     Host, HostError, PtyControl, PtyProcess, PtySize, PtySpec, RunOutput, RunSpec, StopSignal,
 };
-use crate::supervisor::task::ExitInfo;
+use crate::host::ExitInfo;
 
 #[derive(Debug, Default, Clone)]
 pub struct LocalHost;

@@ -12,7 +12,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::supervisor::task::ExitInfo;
+/// How a process ended, as the host reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExitInfo {
+    pub code: Option<i32>,
+    /// Signal name without the SIG prefix ("TERM", "KILL").
+    pub signal: Option<String>,
+    /// Why neither is known, e.g. "connection to build lost: …".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
 
 pub use local::LocalHost;
 

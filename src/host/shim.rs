@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::local::{open_pty, portable_size};
 use super::{HostError, Keeper, PtyControl, PtyProcess, PtySize, PtySpec, StopSignal};
-use crate::supervisor::task::ExitInfo;
+use crate::host::ExitInfo;
 
 const OUTPUT: u8 = 1;
 const EXIT: u8 = 2;

@@ -462,12 +462,74 @@ impl Supervisor {
     }
 
     fn stop(&mut self, id: TaskId) {
-        if !self.update(id, TaskEvent::StopRequested) {
+        if self.update(id, TaskEvent::StopRequested) {
+            if self.live.contains_key(&id) {
+                self.signal_stop(id);
+            }
             return;
         }
-        if self.live.contains_key(&id) {
-            self.signal_stop(id);
+        match self.stray_agent(id) {
+            Some(pid) if self.update(id, TaskEvent::StrayFound) => self.stop_stray(id, pid),
+            // Nothing to stop: the record as it is is the answer.
+            _ => {
+                if let Some(record) = self.records.get(&id) {
+                    let _ = self.events.send(Event::Task(Box::new(record.clone())));
+                }
+            }
         }
+    }
+
+    /// The agent of a lost task that outlived its keeper (an agent that
+    /// ignores SIGHUP does): its pid, if that process is still this task's
+    /// — its environment names the task — and ours.
+    fn stray_agent(&self, id: TaskId) -> Option<u32> {
+        let record = self.records.get(&id)?;
+        // Keepers, and so strays, exist only on this machine.
+        if record.state != TaskState::Lost || record.host != LOCAL {
+            return None;
+        }
+        let pid = record.pid?;
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+        let mark = format!("{TASK_ID_ENV}={id}");
+        environ
+            .split(|b| *b == 0)
+            .any(|var| var == mark.as_bytes())
+            .then_some(pid)
+    }
+
+    /// TERM to the stray's process group, KILL after the grace period; its
+    /// end is reported like any other.
+    fn stop_stray(&mut self, id: TaskId, pid: u32) {
+        use nix::sys::signal::{Signal, killpg};
+        let group = nix::unistd::Pid::from_raw(pid as i32);
+        let grace = self.config.settings.stop_grace;
+        let tx = self.internal_tx.clone();
+        tracing::warn!(task = id, "stopping pid {pid}, which outlived its keeper");
+        tokio::task::spawn_blocking(move || {
+            let gone = |limit: Duration| {
+                let deadline = std::time::Instant::now() + limit;
+                while killpg(group, None).is_ok() {
+                    if std::time::Instant::now() >= deadline {
+                        return false;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                true
+            };
+            let _ = killpg(group, Signal::SIGTERM);
+            let signal = if gone(grace) {
+                "TERM"
+            } else {
+                let _ = killpg(group, Signal::SIGKILL);
+                gone(SHUTDOWN_SLACK);
+                "KILL"
+            };
+            let exit = ExitInfo {
+                signal: Some(signal.into()),
+                ..ExitInfo::default()
+            };
+            let _ = tx.send(Internal::Exited { id, exit });
+        });
     }
 
     fn signal_stop(&mut self, id: TaskId) {

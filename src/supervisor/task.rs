@@ -1,21 +1,16 @@
 //! A task's record and its state machine.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::RunMode;
 use crate::git::{DiffStat, Worktree};
+// How a process ended is the host's to say; a task's clock is the wall clock.
+pub use crate::clock::now_ms;
+pub use crate::host::ExitInfo;
 
 pub type TaskId = u64;
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -65,17 +60,6 @@ impl TaskState {
     }
 }
 
-/// How a process ended, as the host reports it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExitInfo {
-    pub code: Option<i32>,
-    /// Signal name without the SIG prefix ("TERM", "KILL").
-    pub signal: Option<String>,
-    /// Why neither is known, e.g. "connection to build lost: …".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
 /// Something that happened to a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskEvent {
@@ -87,6 +71,9 @@ pub enum TaskEvent {
     Exited(ExitInfo),
     /// The task was live when flightdeck last ran and is not anymore.
     Orphaned,
+    /// A lost task's agent was found still running (its keeper is gone)
+    /// and is being stopped.
+    StrayFound,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +174,7 @@ impl TaskRecord {
                 code: exit.code,
             },
             (Starting | Running | Stopping, TaskEvent::Orphaned) => Lost,
+            (Lost, TaskEvent::StrayFound) => Stopping,
             _ => return false,
         };
         if !next.is_live() && self.ended_ms.is_none() {

@@ -12,8 +12,8 @@ use super::connection::{Connection, Link};
 use super::error::SshError;
 use super::runtime::AbortOnDrop;
 use super::script::{self, Markers, StartFailure};
+use crate::host::ExitInfo;
 use crate::host::{HostError, RunOutput, RunSpec};
-use crate::supervisor::task::ExitInfo;
 
 /// Everything an exec channel produced so far.
 #[derive(Debug, Default)]

@@ -20,8 +20,8 @@ use super::connection::{Connection, Link};
 use super::exec::{control_script, signal_text};
 use super::runtime;
 use super::script;
+use crate::host::ExitInfo;
 use crate::host::{HostError, PtyControl, PtyProcess, PtySize, PtySpec, StopSignal};
-use crate::supervisor::task::ExitInfo;
 
 /// Spawning waits this long for a connection: answering a host key or
 /// passphrase question is part of it (every network step has its own bound).
