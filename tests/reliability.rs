@@ -8,6 +8,7 @@ mod common;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use common::{Sandbox, kill_hard, process_alive, wait_for_condition};
 
@@ -461,4 +462,51 @@ fn stop_reaches_an_agent_that_outlived_its_keeper() {
     let (code, out, _) = sandbox.cli(&["stop", &id.to_string()]);
     assert_eq!(code, 0);
     assert!(out.contains("already stopped"), "{out}");
+}
+
+/// The daemon's CPU time so far, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // utime and stime: fields 14 and 15 of stat, 12 and 13 after the name.
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn out_of_descriptors_the_daemon_pauses_accepting_instead_of_spinning() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    dispatch_idle(&sandbox);
+    let daemon = sandbox.daemon_pid().unwrap();
+    let status = Command::new("prlimit")
+        .args(["--pid", &daemon.to_string(), "--nofile=64:64"])
+        .status()
+        .expect("prlimit (util-linux) runs");
+    assert!(status.success());
+    let socket = sandbox.fd_home().join("run/daemon.sock");
+    // Connections that never say hello hold a descriptor each.
+    let clients: Vec<_> = (0..100)
+        .filter_map(|_| std::os::unix::net::UnixStream::connect(&socket).ok())
+        .collect();
+    let log = sandbox.fd_home().join("data/daemon.log");
+    wait_for_condition("the daemon to run out of descriptors", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("cannot accept a client"))
+    });
+    // A measurement, not a wait: CPU used over one second while starved.
+    let before = cpu_ticks(daemon);
+    std::thread::sleep(Duration::from_secs(1));
+    let used = cpu_ticks(daemon) - before;
+    let hz = 100; // USER_HZ on Linux
+    assert!(
+        used < hz / 4,
+        "the daemon used {used} ticks of {hz} in a second"
+    );
+    drop(clients);
+    // Once the descriptors are back, it serves again.
+    wait_for_condition("the daemon to answer again", || sandbox.cli(&["ls"]).0 == 0);
 }
