@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use crate::host::PtySize;
 use crate::term::{Emulator, ScreenFrame, new_emulator};
 
+/// How much of a log is replayed to rebuild a screen.
+pub const REPLAY_BYTES: u64 = 512 * 1024;
 /// Lines of history a live emulator keeps in memory.
 pub const LIVE_HISTORY: usize = 200;
 /// How much log a deep view replays (enough for 10,000 long lines).

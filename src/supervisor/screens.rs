@@ -9,9 +9,12 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use tokio::sync::Notify;
 
-use super::history::LogHistory;
+use super::history::{LIVE_HISTORY, LogHistory, REPLAY_BYTES, read_tail, read_tail_upto};
 use super::task::TaskId;
+use crate::host::PtySize;
+use crate::term::new_emulator;
 use crate::term::{Emulator, ScreenFrame};
+use std::path::Path;
 
 /// One client's interest in screens: which changed since it last looked.
 #[derive(Default)]
@@ -49,10 +52,29 @@ impl TaskScreen {
         Self::build(emulator, None)
     }
 
-    /// A screen whose deep scrollback is replayed from `log` when viewers
-    /// scroll past what the live emulator keeps.
-    pub fn with_log(emulator: Box<dyn Emulator>, history: LogHistory) -> Arc<Self> {
-        Self::build(emulator, Some(history))
+    /// A task's screen: the tail of its log (its first `upto` bytes, when
+    /// a live stream continues from there) replayed into a fresh emulator
+    /// of `size`, with deeper scrollback replayed from the log on demand.
+    /// A log not written yet is an empty screen; one that cannot be read
+    /// says so on the screen.
+    pub fn from_log(log: &Path, upto: Option<u64>, size: PtySize, depth: usize) -> Arc<Self> {
+        let mut emulator = new_emulator(size, LIVE_HISTORY.min(depth));
+        let tail = match upto {
+            Some(end) => read_tail_upto(log, end, REPLAY_BYTES),
+            None => read_tail(log, REPLAY_BYTES),
+        };
+        match tail {
+            Ok(bytes) => emulator.feed(&bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => emulator.feed(
+                format!(
+                    "\x1b[31mflightdeck: cannot read {}: {e}\x1b[0m\r\n",
+                    log.display()
+                )
+                .as_bytes(),
+            ),
+        }
+        Self::build(emulator, Some(LogHistory::new(log.to_path_buf(), depth)))
     }
 
     fn build(emulator: Box<dyn Emulator>, history: Option<LogHistory>) -> Arc<Self> {

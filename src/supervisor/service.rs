@@ -14,7 +14,6 @@ mod admin;
 mod restore;
 mod workspace;
 
-use super::history::{LIVE_HISTORY, LogHistory};
 use super::hosts::{DaemonPrompter, HostRegistry};
 use super::pumps;
 use super::screens::{Screens, TaskScreen};
@@ -24,7 +23,6 @@ use crate::git::Worktree;
 use crate::host::local::LOCAL;
 use crate::host::{Keeper, PtyControl, PtyProcess, PtySize, StopSignal};
 use crate::probe::HostProbe;
-use crate::term::new_emulator;
 use restore::RecordSaver;
 
 /// Set in every task's environment to the task's id.
@@ -356,10 +354,7 @@ impl Supervisor {
         };
         // The screen exists before anyone hears of the task.
         let depth = self.config.settings.scrollback_lines;
-        let screen = TaskScreen::with_log(
-            new_emulator(request.size, LIVE_HISTORY.min(depth)),
-            LogHistory::new(log_path.clone(), depth),
-        );
+        let screen = TaskScreen::from_log(&log_path, Some(0), request.size, depth);
         self.screens.insert(id, screen);
         self.records.insert(id, record);
         self.changed(id);

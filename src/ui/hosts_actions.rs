@@ -89,29 +89,16 @@ pub fn parse_host(input: &str) -> Result<HostConfig, String> {
     if input.is_empty() || input.contains(char::is_whitespace) {
         return Err("type an alias from ~/.ssh/config, or user@host:port".into());
     }
-    let (user, rest) = match input.split_once('@') {
-        Some((user, rest)) if !user.is_empty() => (Some(user.to_string()), rest),
-        Some(_) => return Err("the user before @ is empty".into()),
-        None => (None, input),
-    };
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') => {
-            let port = port
-                .parse::<u16>()
-                .map_err(|_| format!("{port:?} is not a port"))?;
-            (host, Some(port))
-        }
-        _ => (rest, None),
-    };
-    if host.is_empty() || host == LOCAL {
+    let address = crate::host::ssh::parse_address(input).map_err(|e| format!("{input:?}: {e}"))?;
+    if address.host == LOCAL {
         return Err(format!("{input:?} names no host"));
     }
-    let plain = user.is_none() && port.is_none();
+    let plain = address.user.is_none() && address.port.is_none();
     Ok(HostConfig {
-        name: host.to_string(),
-        hostname: (!plain).then(|| host.to_string()),
-        user,
-        port,
+        name: address.host.to_string(),
+        hostname: (!plain).then(|| address.host.to_string()),
+        user: address.user.map(str::to_string),
+        port: address.port,
         ..Default::default()
     })
 }
@@ -215,5 +202,9 @@ mod tests {
         assert!(parse_host("two words").is_err());
         assert!(parse_host("@box").is_err());
         assert!(parse_host("local").is_err());
+        // The same rules as ProxyJump hops: IPv6 in brackets, no port 0.
+        let v6 = parse_host("me@[::1]:2222").unwrap();
+        assert_eq!((v6.name.as_str(), v6.port), ("::1", Some(2222)));
+        assert!(parse_host("box:0").unwrap_err().contains("not a port"));
     }
 }

@@ -327,34 +327,49 @@ impl SshDirectory {
 
     /// `[user@]host[:port]` with the `~/.ssh/config` settings for `host`.
     fn address_target(&self, input: &str, alias: &str) -> Result<SshTarget, ConfigError> {
-        let (user, rest) = match input.rsplit_once('@') {
-            Some((user, rest)) if !user.is_empty() => (Some(user.to_string()), rest),
-            Some(_) => return Err(bad_input(input, "empty user name before '@'")),
-            None => (None, input),
-        };
-        let (host, port) = split_host_port(rest).map_err(|reason| bad_input(input, reason))?;
-        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/') {
-            return Err(bad_input(input, "not a host name"));
-        }
-        let mut target = self.file.target_for(host);
+        let address = parse_address(input).map_err(|reason| bad_input(input, &reason))?;
+        let mut target = self.file.target_for(address.host);
         target.alias = alias.to_string();
-        if user.is_some() {
-            target.user = user;
+        if let Some(user) = address.user {
+            target.user = Some(user.to_string());
         }
-        if let Some(port) = port {
+        if let Some(port) = address.port {
             target.port = port;
         }
         Ok(target)
     }
 }
 
+/// `[user@]host[:port]`, the one spelling of an SSH address flightdeck
+/// reads (typed in the dashboard, in ProxyJump).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Address<'a> {
+    pub user: Option<&'a str>,
+    pub host: &'a str,
+    pub port: Option<u16>,
+}
+
+/// Parses `[user@]host[:port]`, IPv6 as `[addr]` or `[addr]:port`.
+pub fn parse_address(input: &str) -> Result<Address<'_>, String> {
+    let (user, rest) = match input.rsplit_once('@') {
+        Some((user, rest)) if !user.is_empty() => (Some(user), rest),
+        Some(_) => return Err("empty user name before '@'".into()),
+        None => (None, input),
+    };
+    let (host, port) = split_host_port(rest)?;
+    if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/') {
+        return Err("not a host name".into());
+    }
+    Ok(Address { user, host, port })
+}
+
 /// "host", "host:port", "[v6addr]" or "[v6addr]:port".
-fn split_host_port(text: &str) -> Result<(&str, Option<u16>), &'static str> {
+fn split_host_port(text: &str) -> Result<(&str, Option<u16>), String> {
     let parse_port = |p: &str| {
         p.parse::<u16>()
             .ok()
             .filter(|p| *p != 0)
-            .ok_or("the port must be a number from 1 to 65535")
+            .ok_or_else(|| format!("{p:?} is not a port (a number from 1 to 65535)"))
     };
     if let Some(rest) = text.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or("missing ']'")?;
@@ -362,14 +377,14 @@ fn split_host_port(text: &str) -> Result<(&str, Option<u16>), &'static str> {
             "" => Ok((host, None)),
             _ => match after.strip_prefix(':') {
                 Some(port) => Ok((host, Some(parse_port(port)?))),
-                None => Err("unexpected text after ']'"),
+                None => Err("unexpected text after ']'".into()),
             },
         };
     }
     match text.split_once(':') {
         None => Ok((text, None)),
         Some((host, port)) if !port.contains(':') => Ok((host, Some(parse_port(port)?))),
-        Some(_) => Err("write IPv6 addresses as [addr]:port"),
+        Some(_) => Err("write IPv6 addresses as [addr]:port".into()),
     }
 }
 

@@ -30,7 +30,7 @@ mod session;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use config::{SshConfigFile, SshDirectory, SshTarget};
+pub use config::{Address, SshConfigFile, SshDirectory, SshTarget, parse_address};
 pub use error::{ConfigError, HostKeyChange, SshError};
 pub use prompt::{HostKeyQuestion, PassphraseQuestion, RefusingPrompter, SshPrompter};
 pub use session::{SshContext, SshHost};

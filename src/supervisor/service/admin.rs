@@ -1,16 +1,13 @@
 //! The supervisor's housekeeping: probing hosts, installing agents,
 //! rebuilding the screens of ended tasks, and shutting down cleanly.
 
-use super::restore::REPLAY_BYTES;
 use super::{Internal, SHUTDOWN_SLACK, Supervisor};
 use crate::host::PtySize;
 use crate::host::local::LOCAL;
 use crate::probe;
-use crate::supervisor::history::{LIVE_HISTORY, LogHistory, read_tail};
 use crate::supervisor::screens::TaskScreen;
 use crate::supervisor::task::{TaskId, TaskRecord};
 use crate::supervisor::{DispatchRequest, Event, Level, WorkspaceChoice};
-use crate::term::new_emulator;
 
 impl Supervisor {
     pub(super) fn replay(&mut self, id: TaskId, size: PtySize) {
@@ -24,21 +21,7 @@ impl Supervisor {
         let scrollback = self.config.settings.scrollback_lines;
         let screens = self.screens.clone();
         tokio::task::spawn_blocking(move || {
-            let mut emulator = new_emulator(size, LIVE_HISTORY.min(scrollback));
-            match read_tail(&path, REPLAY_BYTES) {
-                Ok(bytes) => emulator.feed(&bytes),
-                Err(e) => emulator.feed(
-                    format!(
-                        "\x1b[31mflightdeck: cannot read {}: {e}\x1b[0m\r\n",
-                        path.display()
-                    )
-                    .as_bytes(),
-                ),
-            }
-            screens.insert(
-                id,
-                TaskScreen::with_log(emulator, LogHistory::new(path, scrollback)),
-            );
+            screens.insert(id, TaskScreen::from_log(&path, None, size, scrollback));
         });
     }
 

@@ -15,16 +15,11 @@ use crate::host::local::LOCAL;
 use crate::host::shim::Hello;
 use crate::paths::Paths;
 use crate::store;
-use crate::supervisor::history::{LIVE_HISTORY, LogHistory, read_tail_upto};
 use crate::supervisor::screens::TaskScreen;
 use crate::supervisor::task::{
     ExitInfo, INTERRUPTED_START, TaskEvent, TaskId, TaskRecord, TaskState, now_ms,
 };
 use crate::supervisor::{Event, Level};
-use crate::term::new_emulator;
-
-/// How much of a log is replayed to rebuild a screen.
-pub(super) const REPLAY_BYTES: u64 = 512 * 1024;
 
 impl Supervisor {
     /// Loads the saved records, re-adopts what still runs (also keepers the
@@ -155,18 +150,11 @@ impl Supervisor {
             let record = &self.records[&id];
             let depth = self.config.settings.scrollback_lines;
             // The screen as of `log_len`, then the keeper's stream from there.
-            let mut emulator = new_emulator(
-                PtySize {
-                    rows: 40,
-                    cols: 120,
-                },
-                LIVE_HISTORY.min(depth),
-            );
-            if let Ok(bytes) = read_tail_upto(&record.log_path, hello.log_len, REPLAY_BYTES) {
-                emulator.feed(&bytes);
-            }
-            let screen =
-                TaskScreen::with_log(emulator, LogHistory::new(record.log_path.clone(), depth));
+            let size = PtySize {
+                rows: 40,
+                cols: 120,
+            };
+            let screen = TaskScreen::from_log(&record.log_path, Some(hello.log_len), size, depth);
             self.screens.insert(id, screen);
             self.run_pumps(id, process, None);
             let record = self.records.get_mut(&id).expect("inserted");
