@@ -219,24 +219,39 @@ pub async fn raw_connect(socket: &Path) -> Result<UnixStream, ConnectError> {
         Ok(false) => return Err(ConnectError::NotRunning(socket.display().to_string())),
         Err(e) => return Err(ConnectError::Untrusted(e)),
     }
-    match UnixStream::connect(socket).await {
-        Ok(stream) => {
-            crate::private::check_peer(&stream)
-                .map_err(|e| ConnectError::Untrusted(format!("{}: {e}", socket.display())))?;
-            Ok(stream)
+    let deadline = tokio::time::Instant::now() + VANISH_WAIT;
+    loop {
+        match UnixStream::connect(socket).await {
+            Ok(stream) => {
+                crate::private::check_peer(&stream)
+                    .map_err(|e| ConnectError::Untrusted(format!("{}: {e}", socket.display())))?;
+                return Ok(stream);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                return Err(ConnectError::NotRunning(socket.display().to_string()));
+            }
+            // The daemon died with our connection in its backlog: soon its
+            // socket refuses (not running) or its successor answers.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+                ) && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => {
+                return Err(ConnectError::Other(format!(
+                    "cannot connect to {}: {e}",
+                    socket.display()
+                )));
+            }
         }
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            Err(ConnectError::NotRunning(socket.display().to_string()))
-        }
-        Err(e) => Err(ConnectError::Other(format!(
-            "cannot connect to {}: {e}",
-            socket.display()
-        ))),
     }
 }
 
