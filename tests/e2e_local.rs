@@ -501,3 +501,24 @@ fn ctrl_c_reaches_the_agent_and_a_program_that_never_reads_stdin_is_harmless() {
     tui.send("\x03");
     tui.wait_for("killed by signal INT");
 }
+
+#[test]
+fn sigterm_sighup_and_sigquit_give_the_terminal_back() {
+    use nix::sys::signal::Signal;
+    for signal in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
+        let sandbox = Sandbox::new();
+        sandbox.write_config("");
+        let mut tui = sandbox.spawn(&[], 100, 30, &[]);
+        tui.wait_for("✓ fake");
+        tui.wait_until("the dashboard's modes", |s| {
+            s.alternate_screen() && s.mouse_protocol_mode() != vt100::MouseProtocolMode::None
+        });
+        kill(tui.pid(), signal);
+        tui.wait_until(&format!("the terminal back after {signal}"), |s| {
+            !s.alternate_screen()
+                && !s.hide_cursor()
+                && s.mouse_protocol_mode() == vt100::MouseProtocolMode::None
+        });
+        assert_ne!(tui.wait_exit(), 0, "{signal} is an abnormal end");
+    }
+}

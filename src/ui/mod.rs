@@ -61,11 +61,23 @@ impl Link {
 /// Connects to (or starts) the daemon, then runs the dashboard. Connection
 /// errors are reported before the terminal is taken over.
 pub async fn run(config: Config, link: Link, offer: Option<Project>) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
     let client = link.connect().await?;
+    // A signal that ends us gives the terminal back first (the agents are
+    // the daemon's and keep running).
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut quit = signal(SignalKind::quit())?;
     let mut terminal = tty::enter()?;
-    let result = App::new(config, link, client, &terminal)?
-        .run(&mut terminal, offer)
-        .await;
+    let result = match App::new(config, link, client, &terminal) {
+        Ok(app) => tokio::select! {
+            result = app.run(&mut terminal, offer) => result,
+            _ = term.recv() => Err(color_eyre::eyre::eyre!("terminated (SIGTERM)")),
+            _ = hangup.recv() => Err(color_eyre::eyre::eyre!("the terminal hung up (SIGHUP)")),
+            _ = quit.recv() => Err(color_eyre::eyre::eyre!("quit (SIGQUIT)")),
+        },
+        Err(e) => Err(e),
+    };
     tty::restore();
     result
 }
