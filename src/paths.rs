@@ -87,6 +87,20 @@ impl Paths {
         self.runtime_dir.join("tasks")
     }
 
+    /// The ids of tasks whose keeper socket is there (running, or ended
+    /// and waiting for a daemon).
+    pub fn keeper_ids(&self) -> Vec<u64> {
+        std::fs::read_dir(self.keepers_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                name.strip_suffix(".sock")?.parse().ok()
+            })
+            .collect()
+    }
+
     pub fn keeper_socket(&self, id: u64) -> PathBuf {
         self.keepers_dir().join(format!("{id}.sock"))
     }

@@ -47,12 +47,7 @@ async fn all_tasks(paths: &Paths) -> Result<Vec<TaskRecord>, Failure> {
         return snapshot(&mut client).await;
     }
     let tasks: Vec<TaskRecord> = store::load_json(&paths.tasks_file())?.unwrap_or_default();
-    let keepers = std::fs::read_dir(paths.keepers_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|entry| entry.file_name().to_string_lossy().ends_with(".sock"));
-    if keepers || tasks.iter().any(|t| t.state.is_live()) {
+    if !paths.keeper_ids().is_empty() || tasks.iter().any(|t| t.state.is_live()) {
         let mut client = DaemonClient::connect_or_start(paths).await?;
         return snapshot(&mut client).await;
     }

@@ -233,6 +233,14 @@ pub fn exit_info_from_std(status: std::process::ExitStatus) -> ExitInfo {
     }
 }
 
+/// Whether process `pid` on this machine has `var` (`NAME=value`) in its
+/// environment: how a process is told to be a given task's after its
+/// keeper is gone (a bare pid may have been reused).
+pub fn process_has_env(pid: u32, var: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .is_ok_and(|environ| environ.split(|b| *b == 0).any(|v| v == var.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

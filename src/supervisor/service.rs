@@ -484,12 +484,7 @@ impl Supervisor {
             return None;
         }
         let pid = record.pid?;
-        let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
-        let mark = format!("{TASK_ID_ENV}={id}");
-        environ
-            .split(|b| *b == 0)
-            .any(|var| var == mark.as_bytes())
-            .then_some(pid)
+        crate::host::local::process_has_env(pid, &format!("{TASK_ID_ENV}={id}")).then_some(pid)
     }
 
     /// TERM to the stray's process group, KILL after the grace period; its

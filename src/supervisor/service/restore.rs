@@ -104,15 +104,7 @@ impl Supervisor {
     /// daemon gave it, so the task is known again instead of running on
     /// unseen.
     fn adopt_strays(&mut self) {
-        let dir = self.config.paths.keepers_dir();
-        let strays: Vec<TaskId> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|entry| {
-                let name = entry.file_name().into_string().ok()?;
-                name.strip_suffix(".sock")?.parse::<TaskId>().ok()
-            })
+        let strays: Vec<TaskId> = (self.config.paths.keeper_ids().into_iter())
             .filter(|id| !self.records.contains_key(id))
             .collect();
         let now = now_ms();
