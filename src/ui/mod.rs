@@ -7,6 +7,7 @@ mod attach;
 mod events;
 pub mod form;
 mod hosts_actions;
+mod input;
 pub mod layout;
 mod mouse;
 pub mod review;
@@ -19,8 +20,7 @@ pub mod view;
 use std::time::{Duration, Instant};
 
 use color_eyre::Result;
-use crossterm::event::{Event as TermEvent, EventStream};
-use futures::StreamExt;
+use crossterm::event::Event as TermEvent;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
@@ -140,7 +140,7 @@ impl App {
         {
             self.perform_all(Action::Supervisor(event));
         }
-        let mut input = Some(EventStream::new());
+        let mut input = input::TermInput::start()?;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut reconnect = tokio::time::interval(RECONNECT_EVERY);
         let mut dirty = true;
@@ -155,7 +155,7 @@ impl App {
             }
             let frame_due = tokio::time::Instant::from_std(last_draw + FRAME);
             let action = tokio::select! {
-                Some(event) = next_input(&mut input) => match event? {
+                Some(event) = input.next() => match event? {
                     TermEvent::Key(key) => Action::Key(key),
                     TermEvent::Paste(text) => Action::Paste(text),
                     TermEvent::Mouse(mouse) => Action::Mouse(mouse),
@@ -195,7 +195,7 @@ impl App {
                 match effect {
                     Effect::Exit => return Ok(()),
                     Effect::Attach(id) => {
-                        drop(input.take()); // the attach reads stdin raw meanwhile
+                        let stdin = input.take_stdin().await; // read raw meanwhile
                         let outcome = attach::run(
                             terminal,
                             &mut self.client,
@@ -203,7 +203,7 @@ impl App {
                             self.state.settings.detach_key,
                         )
                         .await;
-                        input = Some(EventStream::new());
+                        drop(stdin);
                         self.after_attach(id, outcome?);
                     }
                     other => self.perform(other),
@@ -322,13 +322,6 @@ impl FrameLog {
             .saturating_sub(took);
         let _ = writeln!(out, "{} {}", start.as_micros(), took.as_micros());
         let _ = out.flush();
-    }
-}
-
-async fn next_input(input: &mut Option<EventStream>) -> Option<std::io::Result<TermEvent>> {
-    match input {
-        Some(stream) => stream.next().await,
-        None => std::future::pending().await,
     }
 }
 

@@ -256,7 +256,11 @@ impl Tui {
                 }
             }
             if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; screen:\n{}", self.screen());
+                panic!(
+                    "timed out waiting for {what}; screen:\n{}\nthreads of the program:\n{}",
+                    self.screen(),
+                    threads_of(self.pid())
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -419,4 +423,25 @@ pub fn git(repo: &Path, args: &[&str]) -> String {
 pub fn git_commit(repo: &Path, message: &str) {
     let identity = ["-c", "user.name=t", "-c", "user.email=t@t"];
     git(repo, &[&identity[..], &["commit", "-qm", message]].concat());
+}
+
+/// Where each thread of `pid` is blocked (name, kernel wait channel and
+/// stack), to tell a hang from a slow machine when a wait times out.
+fn threads_of(pid: u32) -> String {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return format!("(process {pid} is gone)");
+    };
+    let mut out = String::new();
+    for task in tasks.flatten() {
+        let read = |f: &str| std::fs::read_to_string(task.path().join(f)).unwrap_or_default();
+        let stack: Vec<String> = read("stack").lines().take(6).map(str::to_string).collect();
+        out.push_str(&format!(
+            "  {} {} wchan={} {}\n",
+            task.file_name().to_string_lossy(),
+            read("comm").trim(),
+            read("wchan"),
+            stack.join(" | ")
+        ));
+    }
+    out
 }
