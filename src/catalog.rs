@@ -31,6 +31,23 @@ pub struct AgentEntry {
     pub acp_check_contains: Option<String>,
     pub install: Option<Vec<String>>,
     pub env: Option<BTreeMap<String, String>>,
+    /// How the agent reports its state: "claude" (`--settings` with hooks)
+    /// or "codex" (`-c notify=…`). See `attention::hooks`.
+    pub hooks: Option<String>,
+    /// Screen rules (regular expressions) for "waits for its user" and
+    /// "is working"; a user's entry adds to the built-in ones.
+    pub waiting: Option<Vec<String>>,
+    pub working: Option<Vec<String>>,
+}
+
+/// The `[screen]` table: rules for every agent, after its own.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GenericRules {
+    #[serde(default)]
+    pub waiting: Vec<String>,
+    #[serde(default)]
+    pub working: Vec<String>,
 }
 
 /// A resolved catalog entry.
@@ -48,6 +65,9 @@ pub struct Agent {
     pub install: Option<Vec<String>>,
     /// Extra environment for tasks running this agent.
     pub env: BTreeMap<String, String>,
+    pub hooks: Option<crate::attention::hooks::HookKind>,
+    pub waiting: Vec<String>,
+    pub working: Vec<String>,
     /// False when the user changed `binary` away from the catalog's default;
     /// the install recipe is then not offered (it would install something else).
     pub default_binary: bool,
@@ -73,19 +93,25 @@ impl RunMode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
     agents: Vec<Agent>,
+    #[serde(default)]
+    generic: GenericRules,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogFile {
     agent: Vec<AgentEntry>,
+    screen: GenericRules,
 }
 
 impl Catalog {
     /// The embedded catalog. It is part of the binary, so a broken one is a bug.
     pub fn builtin() -> Self {
         let file: CatalogFile = toml::from_str(BUILTIN).expect("assets/agents.toml parses");
-        let mut catalog = Catalog::default();
+        let mut catalog = Catalog {
+            generic: file.screen,
+            ..Catalog::default()
+        };
         for entry in file.agent {
             catalog
                 .merge(entry)
@@ -102,12 +128,33 @@ impl Catalog {
         self.agents.iter().find(|a| a.id == id)
     }
 
+    /// Adds the user's generic screen rules (`[screen]` in config).
+    pub fn add_generic(&mut self, rules: GenericRules) -> Result<(), String> {
+        for pattern in rules.waiting.iter().chain(&rules.working) {
+            crate::attention::rules::check(pattern)?;
+        }
+        extend_unique(&mut self.generic.waiting, rules.waiting);
+        extend_unique(&mut self.generic.working, rules.working);
+        Ok(())
+    }
+
+    /// The screen rules for tasks of agent `id` (the generic ones alone for
+    /// an agent not in the catalog).
+    pub fn screen_rules(&self, id: &str) -> crate::attention::ScreenRules {
+        let agent = self.get(id);
+        let own = |f: fn(&Agent) -> &Vec<String>| agent.map(f).into_iter().flatten();
+        crate::attention::ScreenRules::new(
+            own(|a| &a.waiting).chain(&self.generic.waiting),
+            own(|a| &a.working).chain(&self.generic.working),
+        )
+    }
+
     /// Adds a new agent or overrides the fields `entry` sets on an existing one.
     pub fn merge(&mut self, entry: AgentEntry) -> Result<(), String> {
         validate_id(&entry.id)?;
         let agent = match self.agents.iter_mut().find(|a| a.id == entry.id) {
             Some(existing) => {
-                existing.apply(entry);
+                existing.apply(entry)?;
                 existing.clone()
             }
             None => {
@@ -117,6 +164,15 @@ impl Catalog {
             }
         };
         agent.validate()
+    }
+}
+
+/// Appends what `list` does not hold yet.
+fn extend_unique(list: &mut Vec<String>, more: Vec<String>) {
+    for item in more {
+        if !list.contains(&item) {
+            list.push(item);
+        }
     }
 }
 
@@ -151,14 +207,17 @@ impl Agent {
             acp_check_contains: None,
             install: None,
             env: BTreeMap::new(),
+            hooks: None,
+            waiting: Vec::new(),
+            working: Vec::new(),
             default_binary: true,
         };
-        agent.apply(entry);
+        agent.apply(entry)?;
         agent.default_binary = true;
         Ok(agent)
     }
 
-    fn apply(&mut self, entry: AgentEntry) {
+    fn apply(&mut self, entry: AgentEntry) -> Result<(), String> {
         if let Some(binary) = entry.binary {
             if binary != self.binary {
                 self.default_binary = false;
@@ -178,6 +237,15 @@ impl Agent {
         }
         set!(name, version, interactive, env);
         set_opt!(headless, acp, acp_check, acp_check_contains);
+        if let Some(kind) = entry.hooks {
+            self.hooks = Some(
+                kind.parse()
+                    .map_err(|e| format!("agent {:?}: {e}", self.id))?,
+            );
+        }
+        extend_unique(&mut self.waiting, entry.waiting.unwrap_or_default());
+        extend_unique(&mut self.working, entry.working.unwrap_or_default());
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -206,6 +274,10 @@ impl Agent {
                     self.id
                 ));
             }
+        }
+        for pattern in self.waiting.iter().chain(&self.working) {
+            crate::attention::rules::check(pattern)
+                .map_err(|e| format!("agent {:?}: {e}", self.id))?;
         }
         if let Some(name) = self.env.keys().find(|k| !shell::is_valid_env_name(k)) {
             return Err(format!(

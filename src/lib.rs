@@ -1,6 +1,7 @@
 //! flightdeck: a terminal dashboard for running AI coding agents on your own
 //! machine and (soon) on hosts reached over SSH.
 
+pub mod attention;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::RunMode;
 use crate::git::{DiffStat, Worktree};
 // How a process ended is the host's to say; a task's clock is the wall clock.
-pub use crate::clock::now_ms;
+pub use crate::clock::{format_duration, now_ms};
 pub use crate::host::ExitInfo;
 
 pub type TaskId = u64;
@@ -188,16 +188,6 @@ impl TaskRecord {
     pub fn duration_ms(&self, now: u64) -> Option<u64> {
         let start = self.started_ms?;
         Some(self.ended_ms.unwrap_or(now).saturating_sub(start))
-    }
-}
-
-/// "4s", "3m07s", "2h05m".
-pub fn format_duration(ms: u64) -> String {
-    let s = ms / 1000;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
 }
 
