@@ -49,6 +49,43 @@ pub struct Settings {
     pub scrollback_lines: usize,
     /// Longest wait for one agent's `--version` during a probe.
     pub probe_timeout: Duration,
+    /// When and how the dashboard tells its user that a task needs them.
+    pub notify: Notify,
+}
+
+/// `[notify]`: which changes of a task the dashboard announces (a bell and
+/// a desktop notification through the terminal, `notify-send` where there
+/// is a desktop, and `command` if set).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Notify {
+    /// A task started waiting for its user.
+    pub waiting: bool,
+    /// A task's turn is over (as its agent's hook says; a quiet screen is
+    /// too weak a sign to interrupt anyone for).
+    pub idle: bool,
+    /// A task ended.
+    pub ended: bool,
+    /// BEL and OSC 9/777 to the dashboard's terminal.
+    pub terminal: bool,
+    /// `notify-send` when a desktop session is there.
+    pub desktop: bool,
+    /// Run with `sh -c`, one JSON object on stdin (task, project, agent,
+    /// event, reason).
+    pub command: Option<String>,
+}
+
+impl Default for Notify {
+    fn default() -> Self {
+        Notify {
+            waiting: true,
+            idle: true,
+            ended: true,
+            terminal: true,
+            desktop: true,
+            command: None,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -58,6 +95,7 @@ impl Default for Settings {
             detach_key: Key::parse("ctrl-]").unwrap(),
             scrollback_lines: 10_000,
             probe_timeout: Duration::from_secs(5),
+            notify: Notify::default(),
         }
     }
 }
@@ -125,6 +163,10 @@ struct RawConfig {
     agents: Vec<Spanned<AgentEntry>>,
     #[serde(default, rename = "host")]
     hosts: Vec<Spanned<HostConfig>>,
+    /// Screen rules for every agent, added to the built-in ones.
+    screen: Option<Spanned<crate::catalog::GenericRules>>,
+    #[serde(default)]
+    notify: Notify,
 }
 
 #[derive(Deserialize, Default)]
@@ -304,6 +346,13 @@ impl Config {
                 .merge(entry.into_inner())
                 .map_err(|e| err_at(Some(span), e))?;
         }
+        if let Some(screen) = raw.screen {
+            let span = screen.span();
+            catalog
+                .add_generic(screen.into_inner())
+                .map_err(|e| err_at(Some(span), e))?;
+        }
+        settings.notify = raw.notify;
 
         Ok(Config {
             path: path.to_path_buf(),
@@ -488,6 +537,42 @@ headless = ["-c", "{prompt}"]
 
         let e = parse("[settings]\nstop_grace_secs = -1\n").unwrap_err();
         assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn screen_rules_and_notifications_from_config() {
+        let c = parse(
+            "[screen]\nwaiting = ['Deploy\\?']\n\n[[agent]]\nid = \"claude\"\nworking = ['Brewing']\n\n\
+             [notify]\nidle = false\ncommand = \"cat >> /tmp/n\"\n",
+        )
+        .unwrap();
+        let rules = c.catalog.screen_rules("claude");
+        let verdict = |text: &str| rules.classify(&[text.to_string()]).map(|(s, _)| s);
+        use crate::attention::ActivityState::*;
+        assert_eq!(verdict("Deploy? now"), Some(Waiting));
+        assert_eq!(verdict("✻ Brewing"), Some(Working));
+        assert_eq!(
+            verdict("Proceed? [y/n]"),
+            Some(Waiting),
+            "built-in rules stay"
+        );
+        assert!(!c.settings.notify.idle && c.settings.notify.waiting);
+        assert_eq!(c.settings.notify.command.as_deref(), Some("cat >> /tmp/n"));
+
+        let e = parse("\n[screen]\nwaiting = ['(unclosed']\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(
+            e.message.contains("not a valid regular expression"),
+            "{}",
+            e.message
+        );
+        let e = parse("[[agent]]\nid = \"codex\"\nwaiting = ['[z-a]']\n").unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("agent \"codex\""), "{}", e.message);
+        let e = parse("[notify]\nloud = true\n").unwrap_err();
+        assert!(e.message.contains("unknown field `loud`"), "{}", e.message);
+        let e = parse("[[agent]]\nid = \"codex\"\nhooks = \"nope\"\n").unwrap_err();
+        assert!(e.message.contains("hook style"), "{}", e.message);
     }
 
     #[test]

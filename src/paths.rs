@@ -109,6 +109,12 @@ impl Paths {
         self.logs_dir().join(format!("task-{id}.log"))
     }
 
+    /// The settings file that wires a task's agent hooks (claude's
+    /// `--settings`): ours, outside the worktree, so nothing shows in its diff.
+    pub fn hook_settings(&self, id: u64) -> PathBuf {
+        self.state_dir.join("hooks").join(format!("task-{id}.json"))
+    }
+
     pub fn worktrees_dir(&self) -> PathBuf {
         self.data_dir.join("worktrees")
     }

@@ -167,7 +167,9 @@ fn a_frozen_client_does_not_slow_an_agent() {
     let id = dispatch_cli(&sandbox, "idle");
     // A client that says hello, watches the task, then never reads again.
     let mut frozen = UnixStream::connect(socket(&sandbox)).unwrap();
-    frozen.write_all(&hello(1)).unwrap();
+    frozen
+        .write_all(&hello(flightdeck::daemon::protocol::PROTOCOL))
+        .unwrap();
     let watch =
         format!(r#"{{"Watch":[{{"id":{id},"scroll":0,"size":{{"rows":40,"cols":120}}}}]}}"#);
     frozen.write_all(&json_frame(&watch)).unwrap();

@@ -91,6 +91,7 @@ fn task(id: u64, agent: &str, state: TaskState) -> TaskRecord {
         log_path: "/logs/task.log".into(),
         workspace: Default::default(),
         request: None,
+        activity: None,
     }
 }
 
@@ -280,4 +281,43 @@ fn review_of_a_diff() {
     assert_eq!(buf[(x + 4, y)].fg, Color::Cyan);
     let (x, y) = find(buf, "audit");
     assert!(buf[(x, y)].modifier.contains(ratatui::style::Modifier::DIM));
+}
+
+#[test]
+fn tasks_say_what_they_do_and_who_needs_you() {
+    use flightdeck::attention::{Activity, ActivityState, Source};
+    let mut state = state(120, 32);
+    let frames = Frames::default();
+    with_tasks(&mut state, &frames);
+    state.tasks.insert(0, task(4, "gemini", TaskState::Running));
+    let activity = |state, source, reason: &str, ago| Activity {
+        state,
+        since_ms: NOW - ago,
+        source,
+        reason: reason.into(),
+    };
+    state.tasks[0].activity = Some(activity(ActivityState::Idle, Source::Quiet, "", 30_000));
+    state.tasks[1].activity = Some(activity(
+        ActivityState::Waiting,
+        Source::Hook,
+        "PermissionRequest Bash(rm -rf build)",
+        12_000,
+    ));
+    // An ended task's last activity is not shown.
+    state.tasks[2].activity = Some(activity(ActivityState::Working, Source::Quiet, "", 1));
+    let terminal = render(&state, &frames);
+    insta::assert_snapshot!(terminal.backend());
+    let buf = terminal.backend().buffer();
+    let (x, y) = find(buf, "1 need you");
+    assert_eq!(buf[(x, y)].fg, Color::Yellow);
+    // (The list's row of the selected task is in the selection's colours.)
+    find(buf, "◆ claude   waiting 12s");
+    let (x, y) = find(buf, "◆ waiting 12s");
+    assert_eq!(buf[(x, y)].fg, Color::Yellow);
+    let (x, y) = find(buf, "○ gemini   idle 30s");
+    assert_eq!(buf[(x, y)].fg, Color::Blue);
+    find(buf, "exited 1");
+    // The selected pane says why it waits.
+    find(buf, "running 3m07s · ◆ waiting 12s");
+    find(buf, " hook: PermissionRequest Bash(rm -rf build) ");
 }

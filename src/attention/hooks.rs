@@ -87,6 +87,10 @@ pub struct HookReport {
     pub state: ActivityState,
     /// `PermissionRequest Bash(rm -rf build)`.
     pub reason: String,
+    /// The agent reports only this (codex only says when a turn ends): the
+    /// report stands until the agent prints again, not until its next one.
+    #[serde(default)]
+    pub until_output: bool,
 }
 
 /// Reads what a hook was called with: claude's JSON on stdin, codex's JSON
@@ -114,6 +118,7 @@ pub fn interpret(kind: &str, args: &[String], stdin: &str) -> Result<Option<Hook
             Ok(Some(HookReport {
                 state,
                 reason: one_line(&format!("{event}{detail}"), MAX_REASON),
+                until_output: false,
             }))
         }
         "codex" => {
@@ -124,6 +129,7 @@ pub fn interpret(kind: &str, args: &[String], stdin: &str) -> Result<Option<Hook
                 Some(kind @ "agent-turn-complete") => Ok(Some(HookReport {
                     state: ActivityState::Idle,
                     reason: kind.into(),
+                    until_output: true,
                 })),
                 Some(_) => Ok(None),
                 None => Err("codex notify argument has no \"type\"".into()),
@@ -142,6 +148,7 @@ pub fn interpret(kind: &str, args: &[String], stdin: &str) -> Result<Option<Hook
             Ok(Some(HookReport {
                 state,
                 reason: one_line(&words.join(" "), MAX_REASON),
+                until_output: false,
             }))
         }
         other => Err(format!(

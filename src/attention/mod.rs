@@ -11,6 +11,8 @@ pub mod rules;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::text::one_line;
+
 pub use rules::ScreenRules;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -88,35 +90,6 @@ impl Activity {
 /// The longest reason kept (a hook's tool input or a notification can be huge).
 pub const MAX_REASON: usize = 160;
 
-/// `text` on one line, without control characters, at most `max` characters.
-pub fn one_line(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    let mut count = 0;
-    let mut space = false;
-    for c in text.chars() {
-        if c.is_control() || c.is_whitespace() {
-            space = !out.is_empty();
-            continue;
-        }
-        if matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        {
-            continue;
-        }
-        if space {
-            out.push(' ');
-            count += 1;
-            space = false;
-        }
-        if count >= max {
-            out.push('…');
-            return out;
-        }
-        out.push(c);
-        count += 1;
-    }
-    out
-}
-
 /// How long without output before a task counts as quiet.
 pub const QUIET_AFTER_MS: u64 = 2_000;
 /// A hook's or a signal's word stands this long against the screen's guess
@@ -129,15 +102,16 @@ struct Heard {
     state: ActivityState,
     reason: String,
     at_ms: u64,
+    /// Stands only until the task prints again (after the hold).
+    until_output: bool,
 }
 
 /// One task's activity, combined from its sources.
 #[derive(Debug, Clone)]
 pub struct Tracker {
     current: Option<Activity>,
-    /// The agent reports through hooks: they decide, the screen only fills
-    /// in before the first report.
-    hooked: bool,
+    /// The agent's last hook report: it decides, the screen only fills in
+    /// before the first report (or after one that stands until output).
     hook: Option<Heard>,
     /// A bell or notification, standing until output resumes after it.
     signal: Option<Heard>,
@@ -149,12 +123,10 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// A task that started at `now_ms`; `hooked` when its agent was wired
-    /// to report through hooks.
-    pub fn new(now_ms: u64, hooked: bool) -> Self {
+    /// A task that started at `now_ms`.
+    pub fn new(now_ms: u64) -> Self {
         Tracker {
             current: None,
-            hooked,
             hook: None,
             signal: None,
             last_output_ms: now_ms,
@@ -164,8 +136,8 @@ impl Tracker {
     }
 
     /// Continues from a saved activity (after the daemon restarted).
-    pub fn resume(activity: Option<Activity>, now_ms: u64, hooked: bool) -> Self {
-        let mut tracker = Tracker::new(now_ms, hooked);
+    pub fn resume(activity: Option<Activity>, now_ms: u64) -> Self {
+        let mut tracker = Tracker::new(now_ms);
         if let Some(a) = &activity
             && a.source == Source::Hook
         {
@@ -173,6 +145,7 @@ impl Tracker {
                 state: a.state,
                 reason: a.reason.clone(),
                 at_ms: a.since_ms,
+                until_output: false,
             });
         }
         tracker.current = activity;
@@ -183,16 +156,20 @@ impl Tracker {
         self.current.as_ref()
     }
 
-    pub fn hooked(&self) -> bool {
-        self.hooked
-    }
-
-    pub fn on_hook(&mut self, state: ActivityState, reason: String, now_ms: u64) {
-        self.hooked = true;
+    /// What the agent's hook said. `until_output`: the agent reports only
+    /// this, so it stands until the agent prints again.
+    pub fn on_hook(
+        &mut self,
+        state: ActivityState,
+        reason: String,
+        until_output: bool,
+        now_ms: u64,
+    ) {
         self.hook = Some(Heard {
             state,
             reason,
             at_ms: now_ms,
+            until_output,
         });
         self.signal = None;
     }
@@ -202,6 +179,7 @@ impl Tracker {
             state: ActivityState::Waiting,
             reason,
             at_ms: now_ms,
+            until_output: true,
         });
     }
 
@@ -211,13 +189,18 @@ impl Tracker {
             return;
         }
         self.last_output_ms = at_ms;
-        // Output well after a bell means the agent moved on.
-        if self
-            .signal
-            .as_ref()
-            .is_some_and(|s| at_ms > s.at_ms + EXACT_HOLD_MS)
-        {
+        // Output well after a bell (or a report that stands only until
+        // then) means the agent moved on.
+        let moved_on = |heard: &Option<Heard>| {
+            heard
+                .as_ref()
+                .is_some_and(|h| h.until_output && at_ms > h.at_ms + EXACT_HOLD_MS)
+        };
+        if moved_on(&self.signal) {
             self.signal = None;
+        }
+        if moved_on(&self.hook) {
+            self.hook = None;
         }
     }
 
@@ -299,7 +282,7 @@ mod tests {
 
     #[test]
     fn quiet_output_turns_idle_and_output_turns_working() {
-        let mut t = Tracker::new(0, false);
+        let mut t = Tracker::new(0);
         assert_eq!(t.decide(100).unwrap().state, ActivityState::Working);
         assert!(t.decide(500).is_none(), "unchanged: no event");
         let idle = t.decide(QUIET_AFTER_MS + 1).unwrap().clone();
@@ -315,9 +298,9 @@ mod tests {
 
     #[test]
     fn hooks_decide_over_screen_and_quiet() {
-        let mut t = Tracker::new(0, true);
+        let mut t = Tracker::new(0);
         t.on_screen(Some((ActivityState::Waiting, "\"[y/n]\"".into())));
-        t.on_hook(ActivityState::Working, "PreToolUse Bash".into(), 10);
+        t.on_hook(ActivityState::Working, "PreToolUse Bash".into(), false, 10);
         let a = t.decide(20).unwrap().clone();
         assert_eq!((a.state, a.source), (ActivityState::Working, Source::Hook));
         assert_eq!(a.describe(20), "hook: PreToolUse Bash");
@@ -328,14 +311,30 @@ mod tests {
         t.on_hook(
             ActivityState::Waiting,
             "PermissionRequest Bash".into(),
+            false,
             70_000,
         );
         assert_eq!(t.decide(70_000).unwrap().state, ActivityState::Waiting);
+        t.on_output(90_000);
+        assert!(
+            t.decide(90_001).is_none(),
+            "output does not undo a claude hook"
+        );
+    }
+
+    #[test]
+    fn a_turn_end_report_stands_until_the_agent_prints_again() {
+        let mut t = Tracker::new(0);
+        t.on_hook(ActivityState::Idle, "agent-turn-complete".into(), true, 10);
+        assert_eq!(t.decide(10).unwrap().source, Source::Hook);
+        t.on_output(10 + EXACT_HOLD_MS + 1); // the next prompt's work
+        let a = t.decide(10 + EXACT_HOLD_MS + 2).unwrap();
+        assert_eq!((a.state, a.source), (ActivityState::Working, Source::Quiet));
     }
 
     #[test]
     fn a_bell_waits_until_output_resumes() {
-        let mut t = Tracker::new(0, false);
+        let mut t = Tracker::new(0);
         t.on_signal("bell".into(), 100);
         assert_eq!(t.decide(100).unwrap().source, Source::Signal);
         t.on_output(200); // the prompt's own redraw
@@ -349,7 +348,7 @@ mod tests {
 
     #[test]
     fn a_stopped_spinner_is_not_work() {
-        let mut t = Tracker::new(0, false);
+        let mut t = Tracker::new(0);
         t.on_screen(Some((
             ActivityState::Working,
             "\"esc to interrupt\"".into(),
@@ -359,12 +358,5 @@ mod tests {
             t.decide(QUIET_AFTER_MS + 1).unwrap().state,
             ActivityState::Idle
         );
-    }
-
-    #[test]
-    fn reasons_are_one_short_line() {
-        assert_eq!(one_line("a\nb\x1b[31m  c", 80), "a b [31m c");
-        assert_eq!(one_line(&"x".repeat(500), 10).chars().count(), 11);
-        assert_eq!(one_line("\u{202E}evil", 10), "evil");
     }
 }

@@ -50,7 +50,7 @@ impl ScreenRules {
 
     /// The verdict on a screen (its rows as text, top to bottom): the rule
     /// matching the lowest line wins (what the agent drew last), waiting
-    /// before working on the same line. With it, the text it matched.
+    /// before working on the same line. With it, the line it matched.
     pub fn classify(&self, rows: &[String]) -> Option<(ActivityState, String)> {
         let tail = rows
             .iter()
@@ -61,10 +61,12 @@ impl ScreenRules {
             let found = self
                 .rules
                 .iter()
-                .filter_map(|rule| rule.regex.find(row).map(|m| (rule.state, m.as_str())))
-                .min_by_key(|(state, _)| *state != ActivityState::Waiting);
-            if let Some((state, text)) = found {
-                return Some((state, format!("\"{}\"", one_line(text.trim(), 60))));
+                .filter(|rule| rule.regex.is_match(row))
+                .map(|rule| rule.state)
+                .min_by_key(|state| *state != ActivityState::Waiting);
+            // The line says more than the match ("Allow command?" over "?").
+            if let Some(state) = found {
+                return Some((state, format!("\"{}\"", one_line(row.trim(), 60))));
             }
         }
         None
@@ -122,7 +124,7 @@ mod tests {
     fn the_verdict_quotes_what_it_saw() {
         let rules = Catalog::builtin().screen_rules("claude");
         let (_, why) = rules.classify(&screen("Apply it? [y/n]\n\n\n")).unwrap();
-        assert_eq!(why, "\"[y/n]\"");
+        assert_eq!(why, "\"Apply it? [y/n]\"");
     }
 
     #[test]

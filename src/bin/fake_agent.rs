@@ -22,6 +22,8 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::termios::{SetArg, Termios, cfmakeraw, tcgetattr, tcsetattr};
 
+#[path = "fake_agent/hooks.rs"]
+mod hooks;
 #[path = "fake_agent/output.rs"]
 mod output;
 
@@ -35,7 +37,8 @@ usage: fake-agent [-p] [PROMPT]    run the directives found in PROMPT
        fake-agent acp --help
 directives: progress[=N] ask write:P=C append:P=C delete:P rename:A=B lines=N
   sleep=MS altscreen flood=BYTES[K|M|G] echo idle ignore-term child garbage
-  exit=N title=TEXT dsr seqfor=MS ignore-hup
+  exit=N title=TEXT dsr seqfor=MS ignore-hup bell notify=TEXT menu spinner=MS
+  hook=EVENT[:TOOL[:INPUT]] (claude-style, from --settings) turn-end (codex -c notify=)
 env: FAKE_AGENT_RECORD FAKE_AGENT_STEP_MS FAKE_AGENT_CHILD_PIDFILE COLUMNS LINES
 ";
 
@@ -98,6 +101,11 @@ fn acp(rest: &[OsString]) {
 
 /// Normal run: banner, then each directive in prompt order, then `done.`.
 fn run(args: &[OsString]) {
+    let strings: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    hooks::init(&strings);
     let (headless, prompt) = parse_cli(args);
     banner(headless, &prompt);
     let mut exit_code = 0;
@@ -113,9 +121,13 @@ fn parse_cli(args: &[OsString]) -> (bool, String) {
     let mut headless = false;
     let mut prompt = None;
     let mut only_positional = false;
-    for arg in args {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
         match arg.as_bytes() {
             b"--" if !only_positional => only_positional = true,
+            flag if !only_positional && hooks::takes_value(flag) => {
+                args.next();
+            }
             b"-p" | b"--print" if !only_positional => headless = true,
             [b'-', _, ..] if !only_positional => {} // unknown flags are tolerated
             _ => prompt = Some(arg),
@@ -167,7 +179,13 @@ fn perform(word: &str, exit_code: &mut i32) -> Option<()> {
         ("child", None) => spawn_child(),
         ("garbage", None) => garbage(),
         ("exit", Some(code)) => *exit_code = code.parse().ok()?,
-        ("title", Some(text)) => say!("\x1b]2;{text}\x07"),
+        ("title", Some(text)) => say!("\x1b]2;{}\x07", unescape(text)),
+        ("bell", None) => say!("\x07"),
+        ("notify", Some(text)) => say!("\x1b]9;{}\x07", unescape(text)),
+        ("menu", None) => menu(),
+        ("spinner", _) => spinner(Duration::from_millis(num()?)),
+        ("hook", Some(spec)) => say!("{}\n", hooks::fire(spec)),
+        ("turn-end", None) => say!("{}\n", hooks::turn_end()),
         ("dsr", None) => dsr(),
         ("seqfor", _) => sequence_for(Duration::from_millis(num()?)),
         _ => file_op(word)?,
@@ -251,6 +269,34 @@ fn ask() {
         Some(line) => say!("answer: {line}\n"),
         None => say!("answer: <eof>\n"),
     }
+}
+
+/// A selection menu like claude's trust and permission dialogs; waits
+/// for a line and reports the choice.
+fn menu() {
+    say!(
+        "Do you want to proceed?\n\x1b[36m❯ 1. Yes\x1b[0m\n  2. No, and tell Claude what to do differently\n"
+    );
+    match read_line() {
+        Some(line) => say!("chose: {line}\n"),
+        None => say!("chose: <eof>\n"),
+    }
+}
+
+/// A spinner with "esc to interrupt", redrawn in place, for `length`.
+fn spinner(length: Duration) {
+    const FRAMES: [char; 4] = ['⠋', '⠙', '⠹', '⠸'];
+    let start = Instant::now();
+    let mut i = 0;
+    while start.elapsed() < length {
+        say!(
+            "\r{} Thinking… (esc to interrupt)",
+            FRAMES[i % FRAMES.len()]
+        );
+        i += 1;
+        thread::sleep(Duration::from_millis(80));
+    }
+    say!("\r\x1b[2Kthought\n");
 }
 
 /// Reads one line byte by byte from fd 0, so no input is left in a hidden buffer.

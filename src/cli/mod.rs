@@ -3,6 +3,7 @@
 //! (unknown project, agent or task; bad arguments), 3 daemon not running
 //! (for `daemon status`).
 
+mod attention;
 mod daemon_cmd;
 mod remote;
 mod tasks;
@@ -78,6 +79,26 @@ enum Cmd {
     },
     /// Stop a task: SIGTERM to its process group, SIGKILL after the grace period.
     Stop { id: TaskId },
+    /// Wait until a task needs its user, is idle, works or has ended;
+    /// prints its state and why. Exit 1 on timeout or when it ended first.
+    Wait {
+        id: TaskId,
+        #[arg(long = "for", value_enum)]
+        until: attention::WaitFor,
+        /// Give up after this many seconds.
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<f64>,
+    },
+    /// Report a task's state to the daemon: what agent hooks run
+    /// (`claude` reads the event on stdin, `codex` takes it as an argument,
+    /// `state working|waiting|idle [REASON]` for any program). Prints
+    /// nothing and always exits 0.
+    #[command(hide = true)]
+    Hook {
+        kind: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Print a task's changes (its worktree against its base) as a patch.
     Diff { id: TaskId },
     /// Apply all of a task's changes to its project.
@@ -163,6 +184,11 @@ impl<E: std::fmt::Display> From<E> for Failure {
 
 pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
+    // Before anything that could fail: a hook must never trouble its agent.
+    if let Some(Cmd::Hook { kind, args }) = &cli.command {
+        attention::hook(kind, args);
+        return Ok(ExitCode::SUCCESS);
+    }
     let paths = Paths::discover()?;
     if !matches!(cli.command, Some(Cmd::Shim)) {
         tighten_existing(&paths);
@@ -237,6 +263,10 @@ pub fn main() -> Result<ExitCode> {
         Some(Cmd::Attach { id }) => runtime()?.block_on(tasks::attach(&paths, &config, id)),
         Some(Cmd::Logs { id, follow }) => runtime()?.block_on(tasks::logs(&paths, id, follow)),
         Some(Cmd::Stop { id }) => runtime()?.block_on(tasks::stop(&paths, &config, id)),
+        Some(Cmd::Wait { id, until, timeout }) => {
+            runtime()?.block_on(attention::wait(&paths, id, until, timeout))
+        }
+        Some(Cmd::Hook { .. }) => Ok(()), // handled first
         Some(Cmd::Diff { id }) => runtime()?.block_on(tasks::diff(&paths, id)),
         Some(Cmd::Apply {
             id,

@@ -58,10 +58,7 @@ async fn all_tasks(paths: &Paths) -> Result<Vec<TaskRecord>, Failure> {
 /// invisible bidi formatting marks (which can make a listing read other
 /// than it is) are shown as `\u{…}` escapes.
 fn printable(text: &str) -> String {
-    let hidden = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    };
+    let hidden = |c: char| c.is_control() || crate::text::is_bidi_mark(c);
     if !text.chars().any(hidden) {
         return text.to_string();
     }
@@ -150,8 +147,8 @@ pub async fn ls(paths: &Paths, json: bool) -> CliResult {
         return Ok(());
     }
     println!(
-        "{:<5} {:<14} {:<12} {:<14} {:>8}  PROMPT",
-        "ID", "STATE", "AGENT", "PROJECT", "TIME"
+        "{:<5} {:<14} {:<12} {:<12} {:<14} {:>8}  PROMPT",
+        "ID", "STATE", "ACTIVITY", "AGENT", "PROJECT", "TIME"
     );
     let now = now_ms();
     for t in &tasks {
@@ -164,10 +161,19 @@ pub async fn ls(paths: &Paths, json: bool) -> CliResult {
             .chars()
             .take(50)
             .collect();
+        let activity = match (&t.activity, t.state.is_live()) {
+            (Some(a), true) => format!(
+                "{} {}",
+                a.state.label(),
+                format_duration(now.saturating_sub(a.since_ms))
+            ),
+            _ => String::new(),
+        };
         println!(
-            "{:<5} {:<14} {:<12} {:<14} {:>8}  {}",
+            "{:<5} {:<14} {:<12} {:<12} {:<14} {:>8}  {}",
             t.id,
             t.state.label(),
+            activity,
             printable(&t.agent),
             printable(&t.project),
             time,

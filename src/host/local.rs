@@ -28,6 +28,11 @@ impl Host for LocalHost {
         LOCAL
     }
 
+    fn hook_program(&self) -> Option<String> {
+        let exe = std::env::current_exe().ok()?;
+        exe.to_str().map(str::to_string)
+    }
+
     async fn run(&self, spec: RunSpec) -> Result<RunOutput, HostError> {
         let program = spec.argv.first().cloned().unwrap_or_default();
         let mut cmd = tokio::process::Command::new(&program);

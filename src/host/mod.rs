@@ -139,4 +139,10 @@ pub trait Host: Send + Sync {
     fn name(&self) -> &str;
     async fn run(&self, spec: RunSpec) -> Result<RunOutput, HostError>;
     async fn spawn_pty(&self, spec: PtySpec) -> Result<PtyProcess, HostError>;
+    /// The flightdeck program a task's agent hooks run to report to this
+    /// daemon, where they can reach its socket; `None` elsewhere (the
+    /// screen and terminal signals still tell there).
+    fn hook_program(&self) -> Option<String> {
+        None
+    }
 }

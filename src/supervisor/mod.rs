@@ -8,6 +8,8 @@ pub mod hosts;
 mod pumps;
 pub mod screens;
 mod service;
+
+pub use service::{SOCKET_ENV, TASK_ID_ENV};
 pub mod task;
 
 use std::path::PathBuf;
@@ -121,6 +123,12 @@ pub enum Command {
     Replay {
         id: TaskId,
         size: PtySize,
+    },
+    /// What a task's agent hook reported (`flightdeck hook`); answered
+    /// with the task's record.
+    Hook {
+        id: TaskId,
+        report: crate::attention::hooks::HookReport,
     },
     /// Stop every live task, save state, then answer [`Event::ShutDown`].
     Shutdown,

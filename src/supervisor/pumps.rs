@@ -11,7 +11,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::screens::TaskScreen;
 use super::service::Internal;
-use super::task::{ExitInfo, TaskId};
+use super::task::{ExitInfo, TaskId, now_ms};
+use crate::term::TermSignal;
 
 /// A read shorter than this means the agent paused: flush the log.
 const FLUSH_BELOW: usize = 2048;
@@ -30,6 +31,7 @@ pub fn spawn_reader(
             // Absent when a keeper process logs the output itself.
             let mut log = log.map(|log| BufWriter::with_capacity(64 * 1024, log));
             let mut buf = vec![0u8; 64 * 1024];
+            let mut signal_gate = SignalGate::default();
             loop {
                 let n = match reader.read(&mut buf) {
                     Ok(0) => break,
@@ -48,15 +50,22 @@ pub fn spawn_reader(
                 {
                     tracing::warn!(task = id, "log write failed: {e}");
                 }
-                let replies = {
+                let (replies, signals) = {
                     let mut emulator = screen.lock();
                     emulator.feed(chunk);
-                    emulator.take_replies()
+                    (emulator.take_replies(), emulator.take_signals())
                 };
                 if !replies.is_empty() {
                     let _ = input.send(replies);
                 }
+                let now = now_ms();
+                screen.printed(now);
                 screen.changed(id);
+                if let Some(signal) = signals.into_iter().last()
+                    && signal_gate.admits(&signal, now)
+                {
+                    let _ = internal.send(Internal::Signal { id, signal });
+                }
             }
             if let Some(log) = log.as_mut() {
                 let _ = log.flush();
@@ -64,6 +73,28 @@ pub fn spawn_reader(
             let _ = internal.send(Internal::OutputClosed { id });
         })
         .expect("spawn reader thread");
+}
+
+/// Lets the same signal through at most once a second: an agent ringing
+/// its bell in a loop must not flood the supervisor.
+#[derive(Default)]
+struct SignalGate {
+    last: Option<(TermSignal, u64)>,
+}
+
+impl SignalGate {
+    const EVERY_MS: u64 = 1_000;
+
+    fn admits(&mut self, signal: &TermSignal, now: u64) -> bool {
+        if let Some((last, at)) = &self.last
+            && last == signal
+            && now < at + Self::EVERY_MS
+        {
+            return false;
+        }
+        self.last = Some((signal.clone(), now));
+        true
+    }
 }
 
 pub fn spawn_writer(id: TaskId, mut writer: Box<dyn Write + Send>) -> std_mpsc::Sender<Vec<u8>> {

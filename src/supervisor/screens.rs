@@ -4,7 +4,7 @@
 //! screen when it is ready for one, so a slow watcher only ever costs itself.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use tokio::sync::Notify;
@@ -45,6 +45,8 @@ pub struct TaskScreen {
     /// Output since the supervisor last looked: the agent is working, so
     /// its diff may have grown.
     touched: AtomicBool,
+    /// When the program last printed (ms since the epoch; 0: not yet).
+    printed_ms: AtomicU64,
 }
 
 impl TaskScreen {
@@ -83,6 +85,7 @@ impl TaskScreen {
             history,
             watchers: Mutex::default(),
             touched: AtomicBool::new(false),
+            printed_ms: AtomicU64::new(0),
         })
     }
 
@@ -102,6 +105,16 @@ impl TaskScreen {
     /// Whether there was output since the last call.
     pub fn take_touched(&self) -> bool {
         self.touched.swap(false, Ordering::Relaxed)
+    }
+
+    /// The program printed (what the screen changed for, unlike a resize).
+    pub fn printed(&self, at_ms: u64) {
+        self.printed_ms.store(at_ms, Ordering::Relaxed);
+    }
+
+    /// When the program last printed; `None` before it has.
+    pub fn printed_ms(&self) -> Option<u64> {
+        Some(self.printed_ms.load(Ordering::Relaxed)).filter(|&ms| ms > 0)
     }
 
     /// Tells every watcher that task `id`'s screen changed.

@@ -11,6 +11,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 mod admin;
+mod attention;
+
+pub use attention::SOCKET_ENV;
 mod restore;
 mod workspace;
 
@@ -58,6 +61,11 @@ pub enum Internal {
     DrainDeadline {
         id: TaskId,
     },
+    /// A bell or notification in the task's output.
+    Signal {
+        id: TaskId,
+        signal: crate::term::TermSignal,
+    },
 }
 
 /// A task whose process may still be around (its input lives in [`Screens`]).
@@ -85,6 +93,10 @@ pub struct Supervisor {
     exits: HashMap<TaskId, ExitInfo>,
     /// Tasks with a diff being computed.
     diffing: HashSet<TaskId>,
+    /// What each live task is doing, by its attention sources.
+    trackers: HashMap<TaskId, crate::attention::Tracker>,
+    /// Compiled screen rules per agent.
+    screen_rules: HashMap<String, Arc<crate::attention::ScreenRules>>,
     next_id: TaskId,
     saver: RecordSaver,
     shutting_down: bool,
@@ -115,6 +127,8 @@ impl Supervisor {
             draining: HashSet::new(),
             exits: HashMap::new(),
             diffing: HashSet::new(),
+            trackers: HashMap::new(),
+            screen_rules: HashMap::new(),
             next_id: 1,
             saver,
             shutting_down: false,
@@ -134,8 +148,11 @@ impl Supervisor {
             settings: Some(Box::new(self.config.settings.clone())),
         });
         let mut diff_tick = tokio::time::interval(workspace::DIFF_EVERY);
+        let mut attention_tick = tokio::time::interval(attention::TICK);
+        attention_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = attention_tick.tick() => self.attention_tick(),
                 _ = diff_tick.tick() => {
                     self.refresh_diffs();
                     crate::memory::release_freed();
@@ -172,7 +189,9 @@ impl Supervisor {
             Command::Resize { id, size } => self.resize(id, size),
             Command::Replay { id, size } => self.replay(id, size),
             Command::Probe { host } => self.probe(host),
+            Command::Hook { id, report } => self.on_hook(id, report),
             Command::Configure(settings) => {
+                self.screen_rules.clear();
                 self.hosts.configure(&settings.hosts);
                 self.config.settings = settings;
                 let _ = self
@@ -244,6 +263,7 @@ impl Supervisor {
                     self.ended(id, exit);
                 }
             }
+            Internal::Signal { id, signal } => self.on_signal(id, signal),
             Internal::StopDeadline { id } => {
                 if let Some(live) = self.live.get(&id) {
                     if live.control.group_alive() {
@@ -273,6 +293,11 @@ impl Supervisor {
 
     /// The task's process ended and its output is drained.
     fn ended(&mut self, id: TaskId, exit: ExitInfo) {
+        // Activity is a live task's: its end state says the rest.
+        if let Some(record) = self.records.get_mut(&id) {
+            record.activity = None;
+        }
+        self.trackers.remove(&id);
         self.update(id, TaskEvent::Exited(exit));
         // Saved before the keeper's exit file goes: that file is how the
         // end is known if this daemon dies now.
@@ -329,6 +354,7 @@ impl Supervisor {
         // telling our processes from strangers after a crash.
         request.env.retain(|(k, _)| k != TASK_ID_ENV);
         request.env.push((TASK_ID_ENV.into(), id.to_string()));
+        self.wire_hooks(id, &mut request);
         let log_path = self.config.paths.task_log(id);
         let in_worktree = matches!(request.workspace, WorkspaceChoice::Worktree { .. });
         let record = TaskRecord {
@@ -351,6 +377,7 @@ impl Supervisor {
                 ..Workspace::default()
             },
             request: request.token,
+            activity: None,
         };
         // The screen exists before anyone hears of the task.
         let depth = self.config.settings.scrollback_lines;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::attention::Activity;
 use crate::catalog::RunMode;
 use crate::git::{DiffStat, Worktree};
 // How a process ended is the host's to say; a task's clock is the wall clock.
@@ -100,6 +101,10 @@ pub struct TaskRecord {
     /// after losing its daemon gets this task back instead of a second one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<u64>,
+    /// Whether a live task works, waits for its user or is idle, since
+    /// when and why; the last one stays with an ended task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<Activity>,
 }
 
 /// A task's git side: its worktree, the size of its change, and whether the
@@ -184,6 +189,17 @@ impl TaskRecord {
         true
     }
 
+    /// What the task is doing, while it runs.
+    pub fn live_activity(&self) -> Option<&Activity> {
+        self.activity.as_ref().filter(|_| self.state.is_live())
+    }
+
+    /// Whether it waits for its user now.
+    pub fn needs_user(&self) -> bool {
+        self.live_activity()
+            .is_some_and(|a| a.state == crate::attention::ActivityState::Waiting)
+    }
+
     /// Wall time from start to end (or to `now` while it runs), in ms.
     pub fn duration_ms(&self, now: u64) -> Option<u64> {
         let start = self.started_ms?;
@@ -192,20 +208,19 @@ impl TaskRecord {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record() -> TaskRecord {
+impl TaskRecord {
+    /// A record for tests: task `id` of agent "claude" on project "a".
+    pub fn sample(id: TaskId, state: TaskState) -> TaskRecord {
         TaskRecord {
-            id: 1,
-            project: "p".into(),
-            agent: "a".into(),
+            id,
+            project: "a".into(),
+            agent: "claude".into(),
             host: "local".into(),
             mode: RunMode::Interactive,
             prompt: String::new(),
             argv: vec![],
-            cwd: "/".into(),
-            state: TaskState::Starting,
+            cwd: "/a".into(),
+            state,
             pid: None,
             created_ms: 0,
             started_ms: None,
@@ -213,7 +228,17 @@ mod tests {
             log_path: "/log".into(),
             workspace: Workspace::default(),
             request: None,
+            activity: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> TaskRecord {
+        TaskRecord::sample(1, TaskState::Starting)
     }
 
     fn exit(code: Option<i32>, signal: Option<&str>) -> TaskEvent {

@@ -13,7 +13,12 @@ use alacritty_terminal::vte::ansi::{Color as AnsiColor, NamedColor, Processor, R
 use ratatui::style::{Color, Modifier};
 
 use super::frame::{CellStyle, FrameBuilder, FrameRow};
+use super::signals::{OscScanner, TermSignal};
 use super::{Emulator, InputModes, ScreenFrame};
+use crate::text::one_line;
+
+/// The longest window title kept, in characters.
+const MAX_TITLE: usize = 256;
 use crate::host::PtySize;
 
 /// What the terminal asks of its host while parsing, collected for later.
@@ -22,6 +27,7 @@ struct Pending {
     replies: Vec<u8>,
     title: Option<String>,
     title_changed: bool,
+    bell: bool,
 }
 
 #[derive(Clone)]
@@ -61,9 +67,12 @@ impl EventListener for Listener {
                 pending.replies.extend_from_slice(format(rgb).as_bytes());
             }
             Event::Title(title) => {
-                pending.title = Some(title);
+                // A program's title goes into pane borders and the user's
+                // own terminal: one line, no escapes, not 100 KB.
+                pending.title = Some(one_line(&title, MAX_TITLE));
                 pending.title_changed = true;
             }
+            Event::Bell => pending.bell = true,
             Event::ResetTitle => {
                 pending.title = None;
                 pending.title_changed = true;
@@ -92,6 +101,10 @@ pub struct AlacrittyEmulator {
     parser: Processor,
     listener: Listener,
     title: Option<String>,
+    /// Notifications in the output (alacritty reports only the bell).
+    osc: OscScanner,
+    signals: Vec<TermSignal>,
+    bells: u32,
     /// The configured history, in lines.
     scrollback: usize,
     /// The spare rows alacritty allocates ahead have been freed since the
@@ -142,6 +155,9 @@ impl AlacrittyEmulator {
             parser: Processor::new(),
             listener,
             title: None,
+            osc: OscScanner::default(),
+            signals: Vec::new(),
+            bells: 0,
             scrollback,
             trimmed: false,
             live: RefCell::default(),
@@ -229,6 +245,7 @@ impl AlacrittyEmulator {
 impl Emulator for AlacrittyEmulator {
     fn feed(&mut self, bytes: &[u8]) {
         self.parser.advance(&mut self.term, bytes);
+        self.osc.scan(bytes, &mut self.signals);
         self.collect_damage();
         self.trim_spare_rows();
         let mut pending = self.listener.pending.lock().unwrap();
@@ -236,6 +253,17 @@ impl Emulator for AlacrittyEmulator {
             pending.title_changed = false;
             self.title = pending.title.take();
         }
+        if std::mem::take(&mut pending.bell) {
+            self.bells = self.bells.wrapping_add(1);
+            self.signals.push(TermSignal::Bell);
+        }
+    }
+
+    fn take_signals(&mut self) -> Vec<TermSignal> {
+        // A program ringing in a loop leaves one of each, not thousands.
+        let mut signals = std::mem::take(&mut self.signals);
+        signals.dedup();
+        signals
     }
 
     fn take_replies(&mut self) -> Vec<u8> {
@@ -281,6 +309,7 @@ impl Emulator for AlacrittyEmulator {
             cursor: if scroll == 0 { self.cursor() } else { None },
             modes: self.modes(),
             title: self.title.clone(),
+            bells: self.bells,
             styles,
             lines,
         }

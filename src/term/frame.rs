@@ -37,6 +37,9 @@ pub struct ScreenFrame {
     pub cursor: Option<(u16, u16)>,
     pub modes: InputModes,
     pub title: Option<String>,
+    /// Bells rung since the emulator started (wrapping): a viewer that
+    /// sees it grow rings its own.
+    pub bells: u32,
     pub styles: Vec<CellStyle>,
     pub lines: Vec<FrameRow>,
 }
@@ -147,6 +150,7 @@ pub fn encode(frame: &ScreenFrame) -> Vec<u8> {
     }
     out.extend_from_slice(&modes_bits(frame.modes).to_le_bytes());
     put_bytes(&mut out, frame.title.as_deref().unwrap_or("").as_bytes());
+    out.extend_from_slice(&frame.bells.to_le_bytes());
     out.extend_from_slice(&(frame.styles.len() as u16).to_le_bytes());
     for style in &frame.styles {
         out.extend_from_slice(&color_bytes(style.fg));
@@ -178,6 +182,7 @@ pub fn decode(bytes: &[u8]) -> Option<ScreenFrame> {
     };
     let modes = modes_from_bits(r.u16()?);
     let title = String::from_utf8(r.bytes()?.to_vec()).ok()?;
+    let bells = r.u32()?;
     let styles = (0..r.u16()?)
         .map(|_| {
             Some(CellStyle {
@@ -215,6 +220,7 @@ pub fn decode(bytes: &[u8]) -> Option<ScreenFrame> {
         cursor,
         modes,
         title: (!title.is_empty()).then_some(title),
+        bells,
         styles,
         lines,
     })

@@ -3,11 +3,13 @@
 
 mod alacritty;
 pub mod frame;
+pub mod signals;
 
 use crate::host::PtySize;
 
 pub use alacritty::AlacrittyEmulator;
 pub use frame::ScreenFrame;
+pub use signals::TermSignal;
 
 /// The input-related modes an application switched on. While attached, the
 /// outer terminal mirrors them so the raw bytes it sends are what the
@@ -43,6 +45,8 @@ pub trait Emulator: Send {
     fn cursor(&self) -> Option<(u16, u16)>;
     fn modes(&self) -> InputModes;
     fn title(&self) -> Option<&str>;
+    /// Bells and desktop notifications since the last call.
+    fn take_signals(&mut self) -> Vec<TermSignal>;
 }
 
 /// A fresh emulator of the default implementation.

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use super::state::ProjectStatus;
+use super::state::{Alert, ProjectStatus};
 use crate::config::{HostConfig, Project};
 use crate::daemon::protocol::Watch;
 use crate::supervisor::task::TaskId;
@@ -20,6 +20,8 @@ pub enum Action {
     },
     /// Time passed (durations and notices age); carries the current time.
     Tick(u64),
+    /// The dashboard's terminal gained (true) or lost focus.
+    Focus(bool),
     Supervisor(Event),
     ProjectsChecked(Vec<ProjectStatus>),
     ProjectSaved(Result<Project, String>),
@@ -42,5 +44,7 @@ pub enum Effect {
     SaveHost(HostConfig),
     /// Append a project to the config file.
     SaveProject(Project),
+    /// Tell the user (bell, desktop notification, `notify_command`).
+    Alert(Vec<Alert>),
     Exit,
 }

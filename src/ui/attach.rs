@@ -29,6 +29,7 @@ use crate::keymap::Key;
 use crate::supervisor::task::TaskId;
 use crate::supervisor::{Command, Event};
 use crate::term::InputModes;
+use crate::term::ScreenFrame;
 
 /// How long the detach hint stays on screen.
 const HINT: Duration = Duration::from_secs(3);
@@ -162,7 +163,8 @@ fn draw(
             );
         }
     })?;
-    mirror.apply(screen.modes)
+    mirror.apply(screen.modes)?;
+    mirror.pass_on(&screen)
 }
 
 /// Splits input at the detach key: the bytes before it, and whether it was there.
@@ -205,10 +207,15 @@ fn spawn_stdin_reader(stop: Arc<AtomicBool>) -> (JoinHandle<()>, UnboundedReceiv
     (handle, rx)
 }
 
-/// Keeps the real terminal's input modes equal to the attached program's.
+/// Keeps the real terminal's input modes equal to the attached program's,
+/// and passes on what it asks of its terminal: its window title and bell.
 #[derive(Default)]
 struct ModeMirror {
     applied: Option<InputModes>,
+    /// The title set on the real terminal (after saving the user's own).
+    title: Option<Option<String>>,
+    /// The program's bell count as last seen.
+    bells: Option<u32>,
 }
 
 impl ModeMirror {
@@ -235,8 +242,36 @@ impl ModeMirror {
         Ok(())
     }
 
+    fn pass_on(&mut self, screen: &ScreenFrame) -> io::Result<()> {
+        let mut out = Vec::new();
+        if self.title.as_ref() != Some(&screen.title) {
+            if self.title.is_none() {
+                out.extend_from_slice(b"\x1b[22;0t"); // save the user's title
+            }
+            // Already one line without control characters (the emulator's doing).
+            let title = screen.title.as_deref().unwrap_or("");
+            out.extend_from_slice(format!("\x1b]2;{title}\x07").as_bytes());
+            self.title = Some(screen.title.clone());
+        }
+        if self.bells.is_some_and(|seen| seen != screen.bells) {
+            out.push(0x07);
+        }
+        self.bells = Some(screen.bells);
+        if out.is_empty() {
+            return Ok(());
+        }
+        let mut stdout = io::stdout();
+        stdout.write_all(&out)?;
+        stdout.flush()
+    }
+
     fn reset(&mut self) -> io::Result<()> {
         self.applied = None;
+        if self.title.take().is_some() {
+            let mut stdout = io::stdout();
+            stdout.write_all(b"\x1b[23;0t")?; // the user's title back
+            stdout.flush()?;
+        }
         self.apply(InputModes::default())
     }
 }

@@ -2,13 +2,13 @@
 
 use super::action::Effect;
 use super::state::State;
-use super::{hosts_actions, review_actions};
+use super::{attention, hosts_actions, review_actions};
 use crate::supervisor::{Event, Level};
 
 pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
     match event {
         Event::Snapshot {
-            mut tasks,
+            tasks,
             probes,
             hosts,
             prompts,
@@ -17,9 +17,9 @@ pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect
             if let Some(settings) = settings.filter(|_| state.remote.is_some()) {
                 adopt_settings(state, *settings);
             }
-            tasks.sort_by_key(|t| std::cmp::Reverse(t.id));
-            state.selected_task = tasks.first().map(|t| t.id);
             state.tasks = tasks;
+            state.sort_tasks();
+            state.selected_task = state.tasks.first().map(|t| t.id);
             state.probes = probes.into_iter().map(|p| (p.host.clone(), p)).collect();
             if !hosts.is_empty() {
                 hosts_actions::on_event(state, Event::Hosts(hosts));
@@ -28,15 +28,21 @@ pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect
                 hosts_actions::on_event(state, Event::Prompt { id, question });
             }
         }
-        Event::Task(record) => match state.tasks.iter_mut().find(|t| t.id == record.id) {
-            Some(existing) => *existing = *record,
-            None => {
-                // A new task: show it.
-                state.selected_task = Some(record.id);
-                state.tasks.insert(0, *record);
-                state.tasks.sort_by_key(|t| std::cmp::Reverse(t.id));
+        Event::Task(record) => {
+            match state.tasks.iter().position(|t| t.id == record.id) {
+                Some(i) => {
+                    let new = (*record).clone();
+                    let old = std::mem::replace(&mut state.tasks[i], *record);
+                    attention::on_task_update(state, Some(&old), &new);
+                }
+                None => {
+                    // A new task: show it.
+                    state.selected_task = Some(record.id);
+                    state.tasks.push(*record);
+                }
             }
-        },
+            state.sort_tasks();
+        }
         Event::Output { .. } | Event::Dispatched { .. } => {}
         Event::Diff { .. } | Event::Applied { .. } | Event::DiscardCheck { .. } => {
             review_actions::on_event(state, event)

@@ -4,12 +4,14 @@
 
 pub mod action;
 mod attach;
+mod attention;
 mod events;
 pub mod form;
 mod hosts_actions;
 mod input;
 pub mod layout;
 mod mouse;
+mod notify;
 pub mod review;
 mod review_actions;
 pub mod state;
@@ -160,7 +162,8 @@ impl App {
                     TermEvent::Paste(text) => Action::Paste(text),
                     TermEvent::Mouse(mouse) => Action::Mouse(mouse),
                     TermEvent::Resize(width, height) => Action::Resize { width, height },
-                    _ => continue,
+                    TermEvent::FocusGained => Action::Focus(true),
+                    TermEvent::FocusLost => Action::Focus(false),
                 },
                 event = self.client.events.recv(), if self.connected => match event {
                     Some(Event::Output { id }) => {
@@ -277,6 +280,7 @@ impl App {
                     .map_err(|e| format!("cannot save {}: {e}", self.config.path.display()));
                 let _ = self.actions.send(Action::ProjectSaved(saved));
             }
+            Effect::Alert(alerts) => notify::alert(&self.state.settings.notify, &alerts),
             Effect::Attach(_) | Effect::Exit => unreachable!("handled by the loop"),
         }
     }

@@ -124,6 +124,28 @@ pub struct State {
     pub shutting_down: bool,
     /// The SSH host whose daemon this dashboard is attached to, if not ours.
     pub remote: Option<String>,
+    /// Tasks that need their user are listed first.
+    pub attention_first: bool,
+    /// Announcements not made yet (coalesced: at most one per
+    /// [`ALERT_EVERY_MS`]), and when the last one went out.
+    pub alerts: Vec<Alert>,
+    pub last_alert_ms: u64,
+    /// The dashboard's terminal has focus (as far as it reports).
+    pub focused: bool,
+}
+
+/// Alerts closer together than this are made as one.
+pub const ALERT_EVERY_MS: u64 = 3_000;
+
+/// Something to tell the user about a task (see `[notify]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Alert {
+    pub task: TaskId,
+    pub project: String,
+    pub agent: String,
+    /// `waiting`, `idle` or `ended`.
+    pub event: &'static str,
+    pub reason: String,
 }
 
 impl State {
@@ -159,6 +181,10 @@ impl State {
             now_ms,
             shutting_down: false,
             remote: None,
+            attention_first: false,
+            alerts: Vec::new(),
+            last_alert_ms: 0,
+            focused: true,
         }
     }
 
@@ -215,6 +241,14 @@ impl State {
         self.selected_task
             .and_then(|id| self.tasks.iter().position(|t| t.id == id))
             .unwrap_or(0)
+    }
+
+    /// Puts the tasks in list order: newest first, and with
+    /// `attention_first` the ones that need their user before the rest.
+    pub fn sort_tasks(&mut self) {
+        let first = self.attention_first;
+        self.tasks
+            .sort_by_key(|t| (!(first && t.needs_user()), std::cmp::Reverse(t.id)));
     }
 
     pub fn live_tasks(&self) -> usize {

@@ -9,7 +9,7 @@ use super::action::{Action, Effect};
 use super::form::{DispatchForm, FormOutcome, build_request};
 use super::layout;
 use super::state::{Focus, Modal, State, View};
-use super::{events, hosts_actions, mouse, review_actions};
+use super::{attention, events, hosts_actions, mouse, review_actions};
 use crate::daemon::client::Frames;
 use crate::daemon::protocol::Watch;
 use crate::host::PtySize;
@@ -48,7 +48,9 @@ pub fn update(state: &mut State, action: Action, frames: &Frames) -> Vec<Effect>
             {
                 state.notice = None;
             }
+            attention::flush_alerts(state, &mut effects);
         }
+        Action::Focus(focused) => state.focused = focused,
         Action::Supervisor(event) => events::on_event(state, event, &mut effects),
         Action::ProjectsChecked(status) => state.project_status = status,
         Action::ProjectSaved(Ok(project)) => {
@@ -222,6 +224,8 @@ fn on_command(state: &mut State, command: Key, frames: &Frames, effects: &mut Ve
             }
         }
         Key::Help => state.modal = Some(Modal::Help),
+        Key::NextWaiting => attention::next_waiting(state),
+        Key::AttentionFirst => attention::toggle_first(state),
         Key::Review => review_actions::open(state, effects),
         Key::Discard => review_actions::discard(state, effects),
         Key::Quit => {
@@ -354,7 +358,6 @@ fn sync_panes(state: &mut State, effects: &mut Vec<Effect>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::RunMode;
     use crate::config::{Config, Project};
     use crate::supervisor::Event;
     use crate::supervisor::task::{TaskRecord, TaskState};
@@ -378,24 +381,7 @@ mod tests {
     }
 
     fn task(id: u64, state: TaskState) -> Box<TaskRecord> {
-        Box::new(TaskRecord {
-            id,
-            project: "a".into(),
-            agent: "claude".into(),
-            host: "local".into(),
-            mode: RunMode::Interactive,
-            prompt: String::new(),
-            argv: vec![],
-            cwd: "/a".into(),
-            state,
-            pid: None,
-            created_ms: 0,
-            started_ms: None,
-            ended_ms: None,
-            log_path: "/l".into(),
-            workspace: Default::default(),
-            request: None,
-        })
+        Box::new(TaskRecord::sample(id, state))
     }
 
     fn key(c: char) -> Action {

@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState};
 
 use super::theme;
+use crate::attention::ActivityState;
 use crate::supervisor::HostState;
-use crate::supervisor::task::{Applied, Workspace, format_duration};
+use crate::supervisor::task::{Applied, TaskState, Workspace, format_duration};
 use crate::ui::layout;
 use crate::ui::state::{Focus, State};
 
@@ -257,11 +258,21 @@ pub fn tasks(frame: &mut Frame, area: Rect, state: &State) {
                 .duration_ms(state.now_ms)
                 .map(format_duration)
                 .unwrap_or_default();
+            let (glyph, glyph_style) = theme::task_glyph(t);
+            // While it runs, what it does and for how long; then its end.
+            let (label, style, duration) = match t.live_activity() {
+                Some(a) if t.state == TaskState::Running => (
+                    a.state.label().to_string(),
+                    theme::activity(a.state),
+                    format_duration(state.now_ms.saturating_sub(a.since_ms)),
+                ),
+                _ => (t.state.label(), theme::state(&t.state), duration),
+            };
             let mut spans = vec![
                 Span::styled(format!(" #{:<3}", t.id), theme::dim()),
-                Span::styled("● ", theme::state(&t.state)),
+                Span::styled(format!("{glyph} "), glyph_style),
                 Span::raw(format!("{:<agent_width$} ", t.agent)),
-                Span::styled(t.state.label(), theme::state(&t.state)),
+                Span::styled(label, style),
                 Span::styled(format!(" {duration} "), theme::dim()),
             ];
             spans.extend(workspace_spans(&t.workspace));
@@ -269,13 +280,24 @@ pub fn tasks(frame: &mut Frame, area: Rect, state: &State) {
             ListItem::new(Line::from(spans))
         })
         .collect::<Vec<_>>();
-    let title = Line::from(vec![
+    let mut title = vec![
         Span::styled(" Tasks ", theme::title(focused)),
         Span::styled(
             format!("{} live / {} ", state.live_tasks(), state.tasks.len()),
             theme::dim(),
         ),
-    ]);
+    ];
+    let waiting = state.tasks.iter().filter(|t| t.needs_user()).count();
+    if waiting > 0 {
+        title.push(Span::styled(
+            format!("· {waiting} need you "),
+            theme::activity(ActivityState::Waiting),
+        ));
+    }
+    if state.attention_first {
+        title.push(Span::styled("· needs-you first ", theme::dim()));
+    }
+    let title = Line::from(title);
     if items.is_empty() {
         let empty = vec![ListItem::new(Line::styled(
             " none yet: press n",

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme;
+use crate::attention::Source;
 use crate::daemon::client::Frames;
 use crate::supervisor::task::{TaskRecord, TaskState, format_duration};
 use crate::ui::layout;
@@ -34,10 +35,33 @@ pub fn task_pane(
     if let TaskState::Failed { reason } = &task.state {
         title.push(Span::styled(format!(" {reason}"), theme::error()));
     }
+    let activity = task.live_activity();
+    if let Some(a) = activity {
+        let (glyph, style) = theme::task_glyph(task);
+        let since = format_duration(state.now_ms.saturating_sub(a.since_ms));
+        title.push(Span::raw(" · "));
+        title.push(Span::styled(
+            format!("{glyph} {} {since}", a.state.label()),
+            style,
+        ));
+    }
     title.push(Span::raw(" "));
+    let screen = frames.get(task.id);
     let mut block = Block::bordered()
         .border_style(theme::border(selected))
         .title(Line::from(title));
+    // Why it is doing what it does, on the bottom border: it needs the room.
+    if let Some(a) = activity.filter(|a| a.source != Source::Quiet) {
+        block = block.title_bottom(Line::styled(
+            format!(" {} ", a.describe(state.now_ms)),
+            theme::activity(a.state),
+        ));
+    }
+    // The program's own window title (as the agent sets it), on the right.
+    if let Some(program_title) = screen.as_ref().and_then(|s| s.title.as_deref()) {
+        block =
+            block.title(Line::styled(format!(" {program_title} "), theme::dim()).right_aligned());
+    }
     if scroll > 0 {
         block = block.title_bottom(
             Line::styled(
@@ -49,7 +73,7 @@ pub fn task_pane(
     }
     frame.render_widget(block, area);
     let inner = layout::inner(area);
-    match frames.get(task.id) {
+    match screen {
         Some(screen) => screen.render(inner, frame.buffer_mut()),
         None => frame.render_widget(
             Paragraph::new(Line::styled("loading…", theme::dim())),

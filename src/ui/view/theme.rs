@@ -2,7 +2,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::supervisor::task::TaskState;
+use crate::attention::ActivityState;
+use crate::supervisor::task::{TaskRecord, TaskState};
 
 pub const ACCENT: Color = Color::Cyan;
 
@@ -43,6 +44,33 @@ pub fn error() -> Style {
 
 pub fn ok() -> Style {
     Style::default().fg(Color::Green)
+}
+
+/// A task's glyph and its style: what it is doing while it runs, its end
+/// state once it has ended.
+pub fn task_glyph(task: &TaskRecord) -> (&'static str, Style) {
+    match task.live_activity() {
+        Some(a) => (activity_glyph(a.state), activity(a.state)),
+        None => ("●", state(&task.state)),
+    }
+}
+
+fn activity_glyph(state: ActivityState) -> &'static str {
+    match state {
+        ActivityState::Working => "●",
+        ActivityState::Waiting => "◆",
+        ActivityState::Idle => "○",
+    }
+}
+
+pub fn activity(state: ActivityState) -> Style {
+    match state {
+        ActivityState::Working => Style::default().fg(Color::Green),
+        ActivityState::Waiting => Style::default()
+            .fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD),
+        ActivityState::Idle => Style::default().fg(Color::Blue),
+    }
 }
 
 pub fn state(state: &TaskState) -> Style {
