@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo run --release --example bench -- [--quick] [--out bench/RESULTS.md]
-//!     [--only pane,attach,idle,busy,startup,flood,probe,review] [--perf DIR] [--no-build]
+//!     [--only pane,attach,idle,busy,startup,flood,probe,review,attention] [--perf DIR] [--no-build]
 //! ```
 //!
 //! It drives the release binaries (`target/release/flightdeck` and
@@ -31,9 +31,14 @@ mod workload;
 #[allow(dead_code)]
 mod sshd;
 
+// The labelled real agent screens (tests/corpus/).
+#[path = "../tests/common/corpus.rs"]
+mod corpus;
+
 mod harness;
 mod report;
 
+mod attention;
 mod busy;
 mod flood;
 mod idle;
@@ -63,6 +68,7 @@ const MEASUREMENTS: &[(&str, &str, Measurement)] = &[
     ("flood", "flood", flood::run),
     ("probe", "SSH probe", probe::run),
     ("review", "review", review::run),
+    ("attention", "attention", attention::run),
 ];
 
 struct Opts {
@@ -148,6 +154,7 @@ struct Sizes {
     probe_runs: usize,
     diff_lines: usize,
     review_runs: usize,
+    hook_reports: usize,
 }
 
 impl Sizes {
@@ -170,6 +177,7 @@ impl Sizes {
             probe_runs: 5,
             diff_lines: 50_000,
             review_runs: 20,
+            hook_reports: 200,
         };
         if !quick {
             return full;
@@ -189,6 +197,7 @@ impl Sizes {
             probe_hosts: 3,
             probe_runs: 1,
             review_runs: 3,
+            hook_reports: 10,
             ..full
         }
     }

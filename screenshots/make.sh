@@ -7,7 +7,7 @@
 # (socket "fdshots", 140x40) against a throwaway FLIGHTDECK_HOME and git repo,
 # drives it with send-keys like a person would, waits for what should be on
 # screen, and turns `tmux capture-pane -e` output into SVGs with ansi2svg.py:
-# dashboard, dispatch, help, attach, grid and review .svg in screenshots/. At the end
+# dashboard, dispatch, help, attach, grid, review and approval .svg in screenshots/. At the end
 # (and on any failure) it quits flightdeck stopping its tasks, stops the
 # daemon of the throwaway FLIGHTDECK_HOME, kills the tmux server and removes
 # the temp dirs.
@@ -143,6 +143,7 @@ name = "Fake agent"
 binary = $(toml_str "$FAKE_AGENT")
 headless = ["-p", "{prompt}"]
 acp_check = ["acp", "--help"]
+hooks = "claude"
 EOF
 
 # --- tmux --------------------------------------------------------------------
@@ -363,6 +364,16 @@ shot review
 keys Escape
 wait_for "Agents"
 
+log "approval"
+dispatch "run the tests progress lines=12 hook=PermissionRequest:Bash:cargo\\stest\\s--all-targets idle"
+wait_for "#5 fake"
+wait_for "Permission request" 20
+wait_for "wants to use Bash"
+shot approval
+keys 1
+wait_for "permission allowed"
+wait_gone "Permission request"
+
 log "quitting"
 keys q
 wait_for "s  stop them and quit"
@@ -377,7 +388,7 @@ status=$(cat "$EXIT_FILE")
 
 if command -v rsvg-convert >/dev/null; then
     mkdir -p "$PNG_DIR"
-    for name in dashboard dispatch attach grid help review; do
+    for name in dashboard dispatch attach grid help review approval; do
         rsvg-convert "$OUT/$name.svg" -o "$PNG_DIR/$name.png"
     done
     log "PNG previews in $PNG_DIR"

@@ -51,6 +51,9 @@ pub struct Settings {
     pub probe_timeout: Duration,
     /// When and how the dashboard tells its user that a task needs them.
     pub notify: Notify,
+    /// How long an agent's permission request waits for an answer from a
+    /// dashboard before the agent asks in its own UI.
+    pub approval_timeout: Duration,
 }
 
 /// `[notify]`: which changes of a task the dashboard announces (a bell and
@@ -96,6 +99,7 @@ impl Default for Settings {
             scrollback_lines: 10_000,
             probe_timeout: Duration::from_secs(5),
             notify: Notify::default(),
+            approval_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -176,6 +180,7 @@ struct RawSettings {
     detach_key: Option<Spanned<String>>,
     scrollback_lines: Option<Spanned<i64>>,
     probe_timeout_secs: Option<Spanned<f64>>,
+    approval_timeout_secs: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -251,6 +256,16 @@ impl Config {
                 ));
             }
             settings.probe_timeout = Duration::from_secs_f64(secs);
+        }
+        if let Some(v) = raw.settings.approval_timeout_secs {
+            let secs = *v.get_ref();
+            if !(1.0..=3600.0).contains(&secs) {
+                return Err(err_at(
+                    Some(v.span()),
+                    "approval_timeout_secs must be between 1 and 3600".into(),
+                ));
+            }
+            settings.approval_timeout = Duration::from_secs_f64(secs);
         }
         if let Some(v) = raw.settings.scrollback_lines {
             let lines = *v.get_ref();

@@ -177,12 +177,8 @@ fn run_hook(sandbox: &Sandbox, env: &[(&str, &str)], args: &[&str], stdin: &str)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    // A hook that has nothing to do exits without reading its stdin.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
@@ -331,4 +327,107 @@ fn an_attached_agents_bell_and_title_reach_the_terminal() {
     tui.wait_for(" Agent busy ");
     let raw = tui.raw_output();
     assert!(String::from_utf8_lossy(&raw[before..]).contains("\x1b[23;0t"));
+}
+
+const ASK_BASH: &str = "hook=PermissionRequest:Bash:rm\\s-rf\\sbuild idle";
+
+#[test]
+fn a_permission_request_is_answered_from_the_dashboard() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&hooked_config());
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    let first = dispatch(&sandbox, "fakeclaude", ASK_BASH);
+    // The card: who asks for what, with the keys.
+    tui.wait_for("Permission request");
+    tui.wait_for("#1 fakeclaude wants to use Bash");
+    tui.wait_for("\"command\": \"rm -rf build\"");
+    tui.wait_for("allow this tool for the rest of the task");
+    tui.wait_for("1 need you");
+    tui.send("1");
+    wait_for_condition("the agent to get the answer", || {
+        sandbox.log(first).contains("permission: allow by hook")
+    });
+    tui.wait_for("task #1: permission allowed");
+    tui.wait_gone("Permission request");
+    // Denied, on a second task.
+    let second = dispatch(&sandbox, "fakeclaude", ASK_BASH);
+    tui.wait_for(&format!("#{second} fakeclaude wants to use Bash"));
+    tui.send("3");
+    wait_for_condition("the denial to reach the agent", || {
+        sandbox.log(second).contains("permission: deny by hook")
+    });
+    let log = sandbox.log(second);
+    assert!(!log.contains("own prompt"), "{log}");
+}
+
+#[test]
+fn without_a_dashboard_or_in_time_the_agent_asks_itself() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&format!(
+        "[settings]\napproval_timeout_secs = 1\n{}",
+        hooked_config()
+    ));
+    // Nobody to ask: the hook steps aside at once (the timeout is long
+    // past before this test's own would fire if it waited for it).
+    let alone = dispatch(&sandbox, "fakeclaude", ASK_BASH);
+    wait_for_condition("the agent's own prompt", || {
+        sandbox.log(alone).contains("Allow Bash? [y/n]")
+    });
+    // A dashboard that does not answer: the card shows, then after the
+    // second the agent asks in its own UI.
+    let tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    let timed = dispatch(&sandbox, "fakeclaude", ASK_BASH);
+    tui.wait_for(&format!("#{timed} fakeclaude wants to use Bash"));
+    tui.wait_for("Allow Bash? [y/n]");
+    tui.wait_gone("Permission request");
+    tui.wait_for(&format!(
+        "task #{timed}: permission left to the agent's own prompt"
+    ));
+}
+
+#[test]
+fn a_script_approves_and_always_allows_for_the_task() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(&hooked_config());
+    // Nothing to approve.
+    let idle = dispatch(&sandbox, "fake", "idle");
+    let (code, _, err) = sandbox.cli(&["approve", &idle.to_string()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("asks for no permission now"), "{err}");
+    // `approve --wait` stands in for a dashboard until the request comes.
+    let next = (idle + 1).to_string();
+    let approver = {
+        let sandbox_home = sandbox.fd_home();
+        let home = sandbox.home();
+        let next = next.clone();
+        std::thread::spawn(move || {
+            Command::new(flightdeck_bin())
+                .args(["approve", &next, "--always", "--wait", "20"])
+                .env("FLIGHTDECK_HOME", sandbox_home)
+                .env("HOME", home)
+                .output()
+                .unwrap()
+        })
+    };
+    // Two requests for Bash: the first approved "always", the second
+    // allowed without asking anyone.
+    let id = dispatch(
+        &sandbox,
+        "fakeclaude",
+        // (a moment first, for the approver above to be there)
+        "sleep=1000 hook=PermissionRequest:Bash:ls hook=PermissionRequest:Bash:make idle",
+    );
+    assert_eq!(id.to_string(), next);
+    let out = approver.join().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert_eq!(
+        said.trim(),
+        format!("task #{id}: Bash allowed for the rest of the task")
+    );
+    wait_for_condition("both answers", || {
+        sandbox.log(id).matches("permission: allow by hook").count() == 2
+    });
 }

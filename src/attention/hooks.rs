@@ -34,6 +34,10 @@ impl FromStr for HookKind {
     }
 }
 
+/// How long claude lets a `PermissionRequest` hook wait for its answer;
+/// longer than the longest `approval_timeout_secs`.
+pub const APPROVAL_HOOK_TIMEOUT_SECS: u64 = 3700;
+
 /// The claude events flightdeck listens to, and what each means.
 const CLAUDE_EVENTS: &[(&str, ActivityState, bool)] = &[
     // (event, state, takes a tool matcher)
@@ -54,10 +58,16 @@ pub fn wiring(kind: HookKind, program: &str, settings_file: &str) -> (Vec<String
         HookKind::Claude => {
             let mut hooks = serde_json::Map::new();
             for (event, _, matcher) in CLAUDE_EVENTS {
+                // A permission request waits for its answer (the daemon
+                // gives up first, at `approval_timeout_secs`).
+                let timeout = match *event {
+                    "PermissionRequest" => APPROVAL_HOOK_TIMEOUT_SECS,
+                    _ => 10,
+                };
                 let handler = json!({
                     "type": "command",
                     "command": format!("{command} hook claude"),
-                    "timeout": 10,
+                    "timeout": timeout,
                 });
                 let entry = match matcher {
                     true => json!({ "matcher": "*", "hooks": [handler] }),

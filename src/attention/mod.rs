@@ -6,6 +6,7 @@
 //! This layer knows nothing of tasks or processes: the supervisor feeds a
 //! [`Tracker`] per task and stores what it decides in the task's record.
 
+pub mod approval;
 pub mod hooks;
 pub mod rules;
 

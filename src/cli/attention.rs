@@ -8,7 +8,10 @@ use std::time::Duration;
 use super::Failure;
 use super::tasks::{connect, snapshot};
 use crate::attention::ActivityState;
-use crate::attention::hooks::{HookReport, interpret};
+use crate::attention::approval::{
+    ApprovalRequest, Decision, PendingApproval, claude_answer, claude_request,
+};
+use crate::attention::hooks::{APPROVAL_HOOK_TIMEOUT_SECS, HookReport, interpret};
 use crate::daemon::client::DaemonClient;
 use crate::paths::Paths;
 use crate::supervisor::task::{TaskId, TaskRecord, now_ms};
@@ -55,6 +58,13 @@ fn report(kind: &str, args: &[String]) {
             return;
         }
     };
+    // A permission request waits for a person's answer (claude's only).
+    let approval = match kind {
+        "claude" => serde_json::from_str(&stdin)
+            .ok()
+            .and_then(|input| claude_request(&input)),
+        _ => None,
+    };
     let socket = match std::env::var_os(SOCKET_ENV) {
         Some(socket) => PathBuf::from(socket),
         None => match Paths::discover() {
@@ -69,8 +79,59 @@ fn report(kind: &str, args: &[String]) {
         return;
     };
     runtime.block_on(async {
-        let _ = tokio::time::timeout(HOOK_TIMEOUT, report_to(socket, id, report)).await;
+        let Some(request) = approval else {
+            let _ = tokio::time::timeout(HOOK_TIMEOUT, report_to(socket, id, report)).await;
+            return;
+        };
+        let decision = ask(socket, id, report, request).await;
+        if let Some(answer) = claude_answer(decision) {
+            println!("{answer}");
+        }
     });
+}
+
+/// Reports the request and waits for the daemon to close it: a person's
+/// answer, or stepping aside (nobody there, the time ran out, the daemon
+/// went away).
+async fn ask(
+    socket: PathBuf,
+    id: TaskId,
+    report: HookReport,
+    request: ApprovalRequest,
+) -> Decision {
+    let connect = tokio::time::timeout(HOOK_TIMEOUT, DaemonClient::connect(&socket));
+    let Ok(Ok(mut client)) = connect.await else {
+        return Decision::StepAside;
+    };
+    // Unique among the daemon's open requests: a pid and a clock together.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let token = ((std::process::id() as u64) << 32) ^ nanos ^ now_ms();
+    client.send(Command::Hook { id, report });
+    client.send(Command::RequestApproval {
+        token,
+        task: id,
+        request,
+    });
+    let answer = async {
+        while let Some(event) = client.events.recv().await {
+            if let Event::ApprovalClosed {
+                token: closed,
+                decision,
+                ..
+            } = event
+                && closed == token
+            {
+                return decision;
+            }
+        }
+        Decision::StepAside
+    };
+    let limit = Duration::from_secs(APPROVAL_HOOK_TIMEOUT_SECS - 60);
+    tokio::time::timeout(limit, answer)
+        .await
+        .unwrap_or(Decision::StepAside)
 }
 
 /// Sends the report and waits for the daemon's word that it has it.
@@ -203,4 +264,74 @@ pub fn describe(record: &TaskRecord) -> String {
         ),
         _ => record.state.label(),
     }
+}
+
+/// `flightdeck approve ID [--always]` / `deny ID`: answers the task's
+/// oldest open permission request; with `wait`, the first one it makes in
+/// that time (meanwhile this command counts as someone who answers, so the
+/// agent's request waits for it instead of going to its own prompt).
+pub async fn decide(
+    paths: &Paths,
+    id: TaskId,
+    decision: Decision,
+    wait: Option<f64>,
+) -> Result<(), Failure> {
+    let Some(mut client) = connect(paths).await? else {
+        return Err(Failure::failed(format!(
+            "no daemon is running, so task #{id} asks for nothing"
+        )));
+    };
+    let wait = match wait {
+        Some(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
+        Some(secs) => return Err(Failure::usage(format!("--wait {secs} is not a duration"))),
+        None => Duration::ZERO,
+    };
+    if !wait.is_zero() {
+        client.send(Command::Approver { present: true });
+    }
+    let mut open = loop {
+        match client.events.recv().await {
+            Some(Event::Snapshot { approvals, .. }) => break approvals,
+            Some(_) => continue,
+            None => return Err(Failure::failed("the daemon closed the connection")),
+        }
+    };
+    let deadline = tokio::time::Instant::now() + wait;
+    let pending = loop {
+        if let Some(first) = open
+            .iter()
+            .filter(|a: &&PendingApproval| a.task == id)
+            .min_by_key(|a| a.since_ms)
+        {
+            break first.clone();
+        }
+        let event = match tokio::time::timeout_at(deadline, client.events.recv()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => return Err(Failure::failed("the daemon closed the connection")),
+            Err(_) => {
+                return Err(Failure::failed(format!(
+                    "task #{id} asks for no permission now"
+                )));
+            }
+        };
+        if let Event::Approval(pending) = event {
+            open.push(pending);
+        }
+    };
+    client.send(Command::Decide {
+        task: id,
+        token: Some(pending.token),
+        decision,
+    });
+    while let Some(event) = client.events.recv().await {
+        if let Event::ApprovalClosed {
+            token, decision, ..
+        } = event
+            && token == pending.token
+        {
+            println!("task #{id}: {} {}", pending.request.tool, decision.label());
+            return Ok(());
+        }
+    }
+    Err(Failure::failed("the daemon closed the connection"))
 }

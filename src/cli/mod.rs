@@ -89,6 +89,23 @@ enum Cmd {
         #[arg(long, value_name = "SECS")]
         timeout: Option<f64>,
     },
+    /// Allow what a task's agent asks permission for (its oldest request).
+    Approve {
+        id: TaskId,
+        /// Allow this tool for the rest of the task without asking.
+        #[arg(long)]
+        always: bool,
+        /// With no request open, wait this long for one.
+        #[arg(long, value_name = "SECS")]
+        wait: Option<f64>,
+    },
+    /// Deny what a task's agent asks permission for (its oldest request).
+    Deny {
+        id: TaskId,
+        /// With no request open, wait this long for one.
+        #[arg(long, value_name = "SECS")]
+        wait: Option<f64>,
+    },
     /// Report a task's state to the daemon: what agent hooks run
     /// (`claude` reads the event on stdin, `codex` takes it as an argument,
     /// `state working|waiting|idle [REASON]` for any program). Prints
@@ -267,6 +284,19 @@ pub fn main() -> Result<ExitCode> {
             runtime()?.block_on(attention::wait(&paths, id, until, timeout))
         }
         Some(Cmd::Hook { .. }) => Ok(()), // handled first
+        Some(Cmd::Approve { id, always, wait }) => {
+            let decision = match always {
+                true => crate::attention::approval::Decision::AllowAlways,
+                false => crate::attention::approval::Decision::Allow,
+            };
+            runtime()?.block_on(attention::decide(&paths, id, decision, wait))
+        }
+        Some(Cmd::Deny { id, wait }) => runtime()?.block_on(attention::decide(
+            &paths,
+            id,
+            crate::attention::approval::Decision::Deny,
+            wait,
+        )),
         Some(Cmd::Diff { id }) => runtime()?.block_on(tasks::diff(&paths, id)),
         Some(Cmd::Apply {
             id,

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::net::UnixListener;
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 use super::protocol::{
     ClientMsg, Frame, Hello, PROTOCOL, ServerMsg, Watch, read_frame, write_frame,
 };
+use crate::attention::approval::PendingApproval;
 use crate::probe::HostProbe;
 use crate::supervisor::screens::Watcher;
 use crate::supervisor::task::{TaskId, TaskRecord};
@@ -47,6 +49,7 @@ struct Mirror {
     probes: BTreeMap<String, HostProbe>,
     hosts: Vec<HostInfo>,
     prompts: BTreeMap<u64, Question>,
+    approvals: BTreeMap<u64, PendingApproval>,
 }
 
 impl Mirror {
@@ -58,8 +61,10 @@ impl Mirror {
                 hosts,
                 prompts,
                 settings,
+                approvals,
             } => {
                 self.loaded = true;
+                self.approvals = approvals.iter().map(|a| (a.token, a.clone())).collect();
                 self.settings = settings.clone();
                 self.tasks = tasks.iter().map(|t| (t.id, t.clone())).collect();
                 self.probes = probes.iter().map(|p| (p.host.clone(), p.clone())).collect();
@@ -78,6 +83,12 @@ impl Mirror {
             }
             Event::PromptClosed { id } => {
                 self.prompts.remove(id);
+            }
+            Event::Approval(pending) => {
+                self.approvals.insert(pending.token, pending.clone());
+            }
+            Event::ApprovalClosed { token, .. } => {
+                self.approvals.remove(token);
             }
             Event::Removed { id } => {
                 self.tasks.remove(id);
@@ -103,6 +114,7 @@ impl Mirror {
                 .map(|(id, q)| (*id, q.clone()))
                 .collect(),
             settings: self.settings.clone(),
+            approvals: self.approvals.values().cloned().collect(),
         }
     }
 }
@@ -223,12 +235,14 @@ async fn handle(
     handshake(&mut reader, &mut writer).await?;
     let watcher = Arc::new(Watcher::default());
     let watched = Arc::new(std::sync::Mutex::new(HashMap::<TaskId, Watch>::new()));
+    let approver = Arc::new(AtomicBool::new(false));
     let mut reading = tokio::spawn(read_client(
         reader,
-        commands,
+        commands.clone(),
         screens.clone(),
         watcher.clone(),
         watched.clone(),
+        approver.clone(),
     ));
     let mut last_frames = Instant::now() - MIN_FRAME_INTERVAL;
     let result = loop {
@@ -238,7 +252,7 @@ async fn handle(
                 None => break Ok(()),
             },
             _ = watcher.wake.notified() => {
-                if !watcher.urgent.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                if !watcher.urgent.swap(false, Ordering::Relaxed) {
                     tokio::time::sleep_until(last_frames + MIN_FRAME_INTERVAL).await;
                 }
                 last_frames = Instant::now();
@@ -255,6 +269,10 @@ async fn handle(
     reading.abort();
     for id in watched.lock().unwrap().keys() {
         screens.unwatch(*id, &watcher);
+    }
+    // A dashboard that left (or died) answers nothing any more.
+    if approver.load(Ordering::SeqCst) {
+        let _ = commands.send(Command::Approver { present: false });
     }
     result
 }
@@ -290,6 +308,7 @@ async fn read_client(
     screens: Screens,
     watcher: Arc<Watcher>,
     watched: Arc<std::sync::Mutex<HashMap<TaskId, Watch>>>,
+    approver: Arc<AtomicBool>,
 ) {
     loop {
         match read_frame::<ClientMsg, _>(&mut reader).await {
@@ -297,10 +316,14 @@ async fn read_client(
             // lowest latency when attached.
             Ok(Frame::Message(ClientMsg::Command(command))) => match *command {
                 Command::Input { id, bytes } => {
-                    watcher
-                        .urgent
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    watcher.urgent.store(true, Ordering::Relaxed);
                     screens.send_input(id, bytes);
+                }
+                // Counted once per connection, whatever the client repeats.
+                Command::Approver { present } => {
+                    if approver.swap(present, Ordering::SeqCst) != present {
+                        let _ = commands.send(Command::Approver { present });
+                    }
                 }
                 command => {
                     let _ = commands.send(command);

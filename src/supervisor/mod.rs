@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+use crate::attention::approval::{ApprovalRequest, Decision, PendingApproval};
 use crate::catalog::{Catalog, RunMode};
 use crate::config::HostConfig;
 use crate::git::{ApplyOutcome, FileDiff, LossReport, Selection, Strategy};
@@ -130,6 +131,25 @@ pub enum Command {
         id: TaskId,
         report: crate::attention::hooks::HookReport,
     },
+    /// A task's agent asks permission and its hook waits for the answer:
+    /// announced as [`Event::Approval`], closed by [`Event::ApprovalClosed`].
+    RequestApproval {
+        token: u64,
+        task: TaskId,
+        request: ApprovalRequest,
+    },
+    /// A person's answer to a task's permission request (`token`: which;
+    /// `None`: the task's oldest).
+    Decide {
+        task: TaskId,
+        token: Option<u64>,
+        decision: Decision,
+    },
+    /// A client that can answer permission requests (a dashboard) is there,
+    /// or gone. The server says "gone" for a client that disappears.
+    Approver {
+        present: bool,
+    },
     /// Stop every live task, save state, then answer [`Event::ShutDown`].
     Shutdown,
 }
@@ -154,6 +174,9 @@ pub enum Event {
         /// The daemon's settings (projects, catalog) as it runs with them.
         #[serde(default)]
         settings: Option<Box<Settings>>,
+        /// Permission requests waiting for an answer.
+        #[serde(default)]
+        approvals: Vec<PendingApproval>,
     },
     /// The daemon runs with new settings.
     Settings(Box<Settings>),
@@ -171,6 +194,13 @@ pub enum Event {
     /// The question was answered (or timed out).
     PromptClosed {
         id: u64,
+    },
+    /// A task's agent waits for permission; answer with [`Command::Decide`].
+    Approval(PendingApproval),
+    ApprovalClosed {
+        token: u64,
+        task: TaskId,
+        decision: Decision,
     },
     /// A task was created or its record changed.
     Task(Box<TaskRecord>),
@@ -215,6 +245,10 @@ pub struct Settings {
     pub stop_grace: Duration,
     pub scrollback_lines: usize,
     pub probe_timeout: Duration,
+    /// How long a permission request waits for a person before the agent
+    /// asks in its own UI.
+    #[serde(default = "default_approval_timeout")]
+    pub approval_timeout: Duration,
     pub catalog: Catalog,
     /// SSH hosts from `[[host]]`.
     #[serde(default)]
@@ -231,11 +265,16 @@ impl Settings {
             stop_grace: config.settings.stop_grace,
             scrollback_lines: config.settings.scrollback_lines,
             probe_timeout: config.settings.probe_timeout,
+            approval_timeout: config.settings.approval_timeout,
             catalog: config.catalog.clone(),
             hosts: config.hosts.clone(),
             projects: config.projects.clone(),
         }
     }
+}
+
+fn default_approval_timeout() -> Duration {
+    crate::config::Settings::default().approval_timeout
 }
 
 #[derive(Debug, Clone)]

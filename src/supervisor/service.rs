@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 mod admin;
+mod approvals;
 mod attention;
 
 pub use attention::SOCKET_ENV;
@@ -61,6 +62,10 @@ pub enum Internal {
     DrainDeadline {
         id: TaskId,
     },
+    /// A permission request waited as long as it may.
+    ApprovalDeadline {
+        token: u64,
+    },
     /// A bell or notification in the task's output.
     Signal {
         id: TaskId,
@@ -97,6 +102,7 @@ pub struct Supervisor {
     trackers: HashMap<TaskId, crate::attention::Tracker>,
     /// Compiled screen rules per agent.
     screen_rules: HashMap<String, Arc<crate::attention::ScreenRules>>,
+    approvals: approvals::Approvals,
     next_id: TaskId,
     saver: RecordSaver,
     shutting_down: bool,
@@ -129,6 +135,7 @@ impl Supervisor {
             diffing: HashSet::new(),
             trackers: HashMap::new(),
             screen_rules: HashMap::new(),
+            approvals: approvals::Approvals::default(),
             next_id: 1,
             saver,
             shutting_down: false,
@@ -146,6 +153,7 @@ impl Supervisor {
             hosts: self.hosts.list(),
             prompts: Vec::new(),
             settings: Some(Box::new(self.config.settings.clone())),
+            approvals: self.approvals.pending(),
         });
         let mut diff_tick = tokio::time::interval(workspace::DIFF_EVERY);
         let mut attention_tick = tokio::time::interval(attention::TICK);
@@ -190,6 +198,17 @@ impl Supervisor {
             Command::Replay { id, size } => self.replay(id, size),
             Command::Probe { host } => self.probe(host),
             Command::Hook { id, report } => self.on_hook(id, report),
+            Command::RequestApproval {
+                token,
+                task,
+                request,
+            } => self.request_approval(token, task, request),
+            Command::Decide {
+                task,
+                token,
+                decision,
+            } => self.answer_approval(task, token, decision),
+            Command::Approver { present } => self.approver(present),
             Command::Configure(settings) => {
                 self.screen_rules.clear();
                 self.hosts.configure(&settings.hosts);
@@ -264,6 +283,7 @@ impl Supervisor {
                 }
             }
             Internal::Signal { id, signal } => self.on_signal(id, signal),
+            Internal::ApprovalDeadline { token } => self.approval_deadline(token),
             Internal::StopDeadline { id } => {
                 if let Some(live) = self.live.get(&id) {
                     if live.control.group_alive() {
@@ -298,6 +318,7 @@ impl Supervisor {
             record.activity = None;
         }
         self.trackers.remove(&id);
+        self.approvals_end(id);
         self.update(id, TaskEvent::Exited(exit));
         // Saved before the keeper's exit file goes: that file is how the
         // end is known if this daemon dies now.

@@ -4,9 +4,50 @@
 
 use super::action::Effect;
 use super::state::{ALERT_EVERY_MS, Alert, State};
+use crossterm::event::{KeyCode, KeyEvent};
+
+use crate::attention::approval::{Decision, PendingApproval};
 use crate::attention::{ActivityState, Source};
-use crate::supervisor::Level;
 use crate::supervisor::task::TaskRecord;
+use crate::supervisor::{Command, Level};
+
+/// A new permission request: told like a task that starts waiting.
+pub(super) fn on_approval(state: &mut State, pending: PendingApproval) {
+    if !state.approvals.iter().any(|a| a.token == pending.token) {
+        state.approvals.push(pending);
+    }
+}
+
+pub(super) fn on_approval_closed(state: &mut State, token: u64, task: u64, decision: Decision) {
+    let before = state.approvals.len();
+    state.approvals.retain(|a| a.token != token);
+    if state.approvals.len() < before {
+        state.notify(
+            Level::Info,
+            format!("task #{task}: permission {}", decision.label()),
+        );
+    }
+}
+
+/// `1` allow, `2` allow for the rest of the task, `3` deny: the keys of the
+/// card shown over the selected task's pane. True when the key was one.
+pub(super) fn on_approval_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) -> bool {
+    let Some(pending) = state.selected_approval() else {
+        return false;
+    };
+    let decision = match key.code {
+        KeyCode::Char('1') => Decision::Allow,
+        KeyCode::Char('2') => Decision::AllowAlways,
+        KeyCode::Char('3') => Decision::Deny,
+        _ => return false,
+    };
+    effects.push(Effect::Send(Command::Decide {
+        task: pending.task,
+        token: Some(pending.token),
+        decision,
+    }));
+    true
+}
 
 /// Selects the next task (in list order, after the selected one) that waits
 /// for its user.

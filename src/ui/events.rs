@@ -13,7 +13,9 @@ pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect
             hosts,
             prompts,
             settings,
+            approvals,
         } => {
+            state.approvals = approvals;
             if let Some(settings) = settings.filter(|_| state.remote.is_some()) {
                 adopt_settings(state, *settings);
             }
@@ -44,6 +46,12 @@ pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect
             state.sort_tasks();
         }
         Event::Output { .. } | Event::Dispatched { .. } => {}
+        Event::Approval(pending) => attention::on_approval(state, pending),
+        Event::ApprovalClosed {
+            token,
+            task,
+            decision,
+        } => attention::on_approval_closed(state, token, task, decision),
         Event::Diff { .. } | Event::Applied { .. } | Event::DiscardCheck { .. } => {
             review_actions::on_event(state, event)
         }

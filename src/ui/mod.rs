@@ -119,6 +119,9 @@ impl App {
     /// The daemon runs with the settings of the newest client's config (a
     /// remote daemon keeps its own host's).
     fn configure_daemon(&self) {
+        // A dashboard shows approval cards: agents' permission requests wait
+        // for it instead of going straight back to the agent's own prompt.
+        self.client.send(Command::Approver { present: true });
         if matches!(self.link, Link::Local(_)) {
             self.client
                 .send(Command::Configure(Settings::from_config(&self.config)));

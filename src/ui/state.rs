@@ -8,6 +8,7 @@ use ratatui::layout::Rect;
 use super::form::DispatchForm;
 use super::layout;
 use super::review::Review;
+use crate::attention::approval::PendingApproval;
 use crate::catalog::{Agent, Catalog};
 use crate::config::{Config, Project, Settings};
 use crate::daemon::protocol::Watch;
@@ -104,6 +105,8 @@ pub struct State {
     pub probing: BTreeSet<String>,
     /// Open questions, oldest first; the first is shown over everything.
     pub prompts: Vec<Prompt>,
+    /// Agents' permission requests waiting for an answer, oldest first.
+    pub approvals: Vec<PendingApproval>,
     /// Newest first.
     pub tasks: Vec<TaskRecord>,
     pub selected_task: Option<TaskId>,
@@ -166,6 +169,7 @@ impl State {
             probes: BTreeMap::new(),
             probing: BTreeSet::new(),
             prompts: Vec::new(),
+            approvals: Vec::new(),
             tasks: Vec::new(),
             selected_task: None,
             selected_project: 0,
@@ -249,6 +253,12 @@ impl State {
         let first = self.attention_first;
         self.tasks
             .sort_by_key(|t| (!(first && t.needs_user()), std::cmp::Reverse(t.id)));
+    }
+
+    /// The selected task's oldest open permission request.
+    pub fn selected_approval(&self) -> Option<&PendingApproval> {
+        let task = self.selected_task?;
+        self.approvals.iter().find(|a| a.task == task)
     }
 
     pub fn live_tasks(&self) -> usize {

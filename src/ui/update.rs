@@ -125,6 +125,9 @@ fn on_key(state: &mut State, key: KeyEvent, frames: &Frames, effects: &mut Vec<E
             }
         }
         None => {
+            if attention::on_approval_key(state, key, effects) {
+                return;
+            }
             if let Some(command) = state.keymap.lookup(&key) {
                 on_command(state, command, frames, effects);
             }

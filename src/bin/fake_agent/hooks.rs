@@ -77,6 +77,7 @@ pub fn fire(spec: &str) -> String {
         payload["message"] = json!(input.unwrap_or_else(|| "Claude needs your permission".into()));
     }
     let mut answers = Vec::new();
+    let mut behavior = None;
     for entry in table[event].as_array().into_iter().flatten() {
         let matcher = entry["matcher"].as_str().unwrap_or("");
         let matches = matcher.is_empty() || matcher == "*" || Some(matcher) == tool;
@@ -87,17 +88,45 @@ pub fn fire(spec: &str) -> String {
             let Some(command) = handler["command"].as_str() else {
                 continue;
             };
-            answers.push(run(command, &payload.to_string()));
+            let (said, stdout) = run(command, &payload.to_string());
+            answers.push(said);
+            // A permission hook may decide, as claude reads it.
+            let decision = serde_json::from_str::<Value>(&stdout).ok();
+            if let Some(b) = decision
+                .as_ref()
+                .and_then(|d| d["hookSpecificOutput"]["decision"]["behavior"].as_str())
+            {
+                behavior = Some(b.to_string());
+            }
         }
     }
-    match answers.is_empty() {
+    let summary = match answers.is_empty() {
         true => format!("hook {event}: none"),
         false => format!("hook {event}: {}", answers.join("; ")),
+    };
+    if event != "PermissionRequest" {
+        return summary;
+    }
+    // Like claude: the hook's decision, or else its own dialog.
+    match behavior {
+        Some(b) => format!("{summary}\npermission: {b} by hook"),
+        None => format!(
+            "{summary}\n{}",
+            own_permission_prompt(tool.unwrap_or("tool"))
+        ),
     }
 }
 
-/// Runs one hook command as claude does and describes how it went.
-fn run(command: &str, stdin: &str) -> String {
+fn own_permission_prompt(tool: &str) -> String {
+    print!("Allow {tool}? [y/n] ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    format!("permission: {} at the agent's own prompt", line.trim())
+}
+
+/// Runs one hook command as claude does: how it went, and what it printed.
+fn run(command: &str, stdin: &str) -> (String, String) {
     let child = Command::new("sh")
         .args(["-c", command])
         .stdin(Stdio::piped())
@@ -106,7 +135,7 @@ fn run(command: &str, stdin: &str) -> String {
         .spawn();
     let mut child = match child {
         Ok(child) => child,
-        Err(e) => return format!("cannot run: {e}"),
+        Err(e) => return (format!("cannot run: {e}"), String::new()),
     };
     if let Some(mut pipe) = child.stdin.take() {
         let _ = pipe.write_all(stdin.as_bytes());
@@ -114,12 +143,13 @@ fn run(command: &str, stdin: &str) -> String {
     match child.wait_with_output() {
         Ok(out) => {
             let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            let code = out.status.code().unwrap_or(-1);
             match said.is_empty() {
-                true => format!("exit {}", out.status.code().unwrap_or(-1)),
-                false => format!("exit {} said {said}", out.status.code().unwrap_or(-1)),
+                true => (format!("exit {code}"), said),
+                false => (format!("exit {code} said {said}"), said),
             }
         }
-        Err(e) => format!("failed: {e}"),
+        Err(e) => (format!("failed: {e}"), String::new()),
     }
 }
 

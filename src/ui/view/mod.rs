@@ -1,5 +1,6 @@
 //! Views: pure functions from state (and the task screens) to a frame.
 
+mod approval;
 mod lists;
 mod modal;
 mod pane;
@@ -32,7 +33,12 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
             lists::agents(frame, d.agents, state);
             lists::tasks(frame, d.tasks, state);
             match state.selected_task() {
-                Some(task) => pane::task_pane(frame, d.pane, task, state, frames, true),
+                Some(task) => {
+                    pane::task_pane(frame, d.pane, task, state, frames, true);
+                    if let Some(pending) = state.selected_approval() {
+                        approval::card(frame, d.pane, pending, task, state.now_ms);
+                    }
+                }
                 None => pane::welcome(frame, d.pane, state),
             }
             d.status
@@ -54,6 +60,9 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
                 if let Some(task) = state.task(id) {
                     let selected = state.selected_task == Some(id);
                     pane::task_pane(frame, cell, task, state, frames, selected);
+                    if let Some(pending) = state.selected_approval().filter(|_| selected) {
+                        approval::card(frame, cell, pending, task, state.now_ms);
+                    }
                 }
             }
             status
