@@ -522,3 +522,47 @@ fn sigterm_sighup_and_sigquit_give_the_terminal_back() {
         assert_ne!(tui.wait_exit(), 0, "{signal} is an abnormal end");
     }
 }
+
+#[test]
+fn a_task_dispatched_from_the_cli_gets_the_dashboards_pane_size() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(SH_AGENT);
+    let tui = sandbox.spawn(&[], 140, 40, &[]);
+    tui.wait_for("✓ fake");
+    // The CLI has no terminal: it asks for 120×40; the dashboard shows the
+    // new task at once, in a pane of 92×37.
+    let script =
+        "trap 'echo size $(stty size)' WINCH; echo size $(stty size); while :; do sleep 0.05; done";
+    let id = sandbox.dispatch(&["--project", "demo", "--agent", "sh", "--headless", script]);
+    tui.wait_for(&format!("#{id} sh · demo · running"));
+    tui.wait_for("size 37 92");
+}
+
+#[test]
+fn attach_keeps_the_agents_last_screen_and_shows_an_ended_tasks() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let id = sandbox.dispatch(&["--project", "demo", "--agent", "fake", "ask exit=3"]);
+    let mut tui = sandbox.spawn(&["attach", &id.to_string()], 100, 30, &[]);
+    tui.wait_for("Proceed with the plan? [y/n]");
+    tui.send("y\r");
+    tui.wait_for(&format!("detached: task #{id} exited 3"));
+    // Back on the normal screen, the agent's last lines are still there.
+    let screen = tui.screen();
+    assert!(
+        screen.contains("answer: y") && screen.contains("done."),
+        "{screen}"
+    );
+    tui.wait_exit();
+    // An ended task: its final screen, to read, instead of a refusal.
+    let (code, out, err) = sandbox.cli(&["attach", &id.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Proceed with the plan? [y/n]") && out.contains("answer: y"),
+        "{out}"
+    );
+    assert!(
+        err.contains("has exited 3: its last screen is above"),
+        "{err}"
+    );
+}

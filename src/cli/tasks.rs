@@ -355,20 +355,64 @@ pub async fn attach(paths: &Paths, config: &Config, id: TaskId) -> CliResult {
     };
     let task = find(snapshot(&mut client).await?, id)?;
     if !task.state.is_live() {
-        return Err(Failure::failed(format!(
-            "task #{id} has {}; nothing to attach to",
+        // Nothing to type into: its last screen, to read.
+        print_final_screen(&mut client, id).await;
+        eprintln!(
+            "task #{id} has {}: its last screen is above (`flightdeck logs {id}` has all of it)",
             task.state.label()
-        )));
+        );
+        return Ok(());
     }
     if !std::io::stdin().is_terminal() {
         return Err(Failure::usage("attach needs a terminal"));
     }
     let outcome = crate::ui::attach_standalone(&mut client, id, config.settings.detach_key).await?;
     match outcome {
-        Some(reason) => eprintln!("detached: {reason}"),
+        Some(reason) => {
+            // The agent's last words stay in the terminal, not only ours.
+            print_final_screen(&mut client, id).await;
+            eprintln!("detached: {reason}");
+        }
         None => eprintln!("detached from #{id}; it keeps running"),
     }
     Ok(())
+}
+
+/// Prints the task's screen as it is now (an ended task's rebuilt from its
+/// log), without its trailing blank lines.
+async fn print_final_screen(client: &mut DaemonClient, id: TaskId) {
+    let size = crossterm::terminal::size().map_or(
+        PtySize {
+            rows: 40,
+            cols: 120,
+        },
+        |(cols, rows)| PtySize { rows, cols },
+    );
+    client.watch(vec![crate::daemon::protocol::Watch {
+        id,
+        scroll: 0,
+        size,
+    }]);
+    let fresh = async {
+        while let Some(event) = client.events.recv().await {
+            if matches!(event, Event::Output { id: got } if got == id) {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), fresh).await;
+    let Some(frame) = client.frames.get(id) else {
+        return;
+    };
+    let mut lines = frame.text();
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    let mut stdout = std::io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(stdout, "{}", line.trim_end());
+    }
+    let _ = stdout.flush();
 }
 
 pub async fn logs(paths: &Paths, id: TaskId, follow: bool) -> CliResult {

@@ -468,6 +468,15 @@ impl Supervisor {
             },
         };
         let pid = process.pid;
+        // A viewer may have sized the task's screen while it started (a
+        // dashboard showing a task the CLI dispatched): the PTY follows.
+        // (The same size again changes nothing: no SIGWINCH.)
+        let size = self.screens.get(id).map(|screen| screen.lock().size());
+        if let Some(size) = size
+            && let Err(e) = process.control.resize(size)
+        {
+            tracing::warn!(task = id, "resize failed: {e}");
+        }
         self.run_pumps(id, process, log);
         let record = self.records.get_mut(&id).expect("checked above");
         if record.state == TaskState::Stopping {
