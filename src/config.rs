@@ -142,6 +142,29 @@ pub struct HostConfig {
     pub proxy_jump: Option<String>,
 }
 
+impl HostConfig {
+    /// A host as typed: "alias" (from ~/.ssh/config) or "[user@]host[:port]".
+    pub fn typed(input: &str) -> Result<HostConfig, String> {
+        let input = input.trim();
+        if input.is_empty() || input.contains(char::is_whitespace) {
+            return Err("type an alias from ~/.ssh/config, or user@host:port".into());
+        }
+        let address =
+            crate::host::ssh::parse_address(input).map_err(|e| format!("{input:?}: {e}"))?;
+        if address.host == crate::host::local::LOCAL {
+            return Err(format!("{input:?} names no host"));
+        }
+        let plain = address.user.is_none() && address.port.is_none();
+        Ok(HostConfig {
+            name: address.host.to_string(),
+            hostname: (!plain).then(|| address.host.to_string()),
+            user: address.user.map(str::to_string),
+            port: address.port,
+            ..Default::default()
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub path: PathBuf,
@@ -418,6 +441,49 @@ impl Config {
         self.append(&table)?;
         self.hosts.push(host);
         Ok(())
+    }
+
+    /// Removes the `[[project]]` named `name` from the config file, keeping
+    /// everything else as written (comments, order, formatting). False when
+    /// there is none.
+    pub fn remove_project(&mut self, name: &str) -> std::io::Result<bool> {
+        let removed = self.remove_table("project", name)?;
+        self.projects.retain(|p| p.name != name);
+        Ok(removed)
+    }
+
+    /// Removes the `[[host]]` named `name`, as [`Config::remove_project`].
+    pub fn remove_host(&mut self, name: &str) -> std::io::Result<bool> {
+        let removed = self.remove_table("host", name)?;
+        self.hosts.retain(|h| h.name != name);
+        Ok(removed)
+    }
+
+    fn remove_table(&mut self, array: &str, name: &str) -> std::io::Result<bool> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let mut doc: toml_edit::DocumentMut = text
+            .parse()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let Some(tables) = doc
+            .get_mut(array)
+            .and_then(|item| item.as_array_of_tables_mut())
+        else {
+            return Ok(false);
+        };
+        let before = tables.len();
+        tables.retain(|t| t.get("name").and_then(|n| n.as_str()) != Some(name));
+        if tables.len() == before {
+            return Ok(false);
+        }
+        if tables.is_empty() {
+            doc.remove(array);
+        }
+        crate::store::write_atomic(&self.path, doc.to_string().as_bytes())?;
+        Ok(true)
     }
 
     fn append(&mut self, table: &str) -> std::io::Result<()> {

@@ -92,7 +92,7 @@ fn cli_dispatch_ls_logs_stop_and_daemon_lifecycle() {
     let (code, _, err) = sandbox.cli(&["dispatch", "--project", "nope", "--agent", "fake", "x"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("unknown project \"nope\"; configured: demo"),
+        err.contains("no project or directory \"nope\"; configured projects: demo"),
         "{err}"
     );
     let (code, _, err) = sandbox.cli(&["dispatch", "--project", "demo", "--agent", "nope", "x"]);

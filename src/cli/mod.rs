@@ -5,6 +5,7 @@
 
 mod attention;
 mod daemon_cmd;
+mod projects;
 mod remote;
 mod tasks;
 
@@ -52,8 +53,11 @@ enum Cmd {
     },
     /// Start an agent on a project; prints the new task's id.
     Dispatch {
+        /// A configured project's name, or a directory (the git repository
+        /// around it). Default: the repository around the current directory.
         #[arg(long)]
-        project: String,
+        project: Option<String>,
+        /// The agent's id from the catalog (`flightdeck probe` lists them).
         #[arg(long)]
         agent: String,
         /// Run the agent's one-shot mode instead of its interactive one.
@@ -135,6 +139,16 @@ enum Cmd {
         #[arg(long, hide = true)]
         detached: bool,
     },
+    /// List, add or remove projects in config.toml.
+    Project {
+        #[command(subcommand)]
+        action: projects::ProjectCmd,
+    },
+    /// List, add or remove SSH hosts in config.toml.
+    Host {
+        #[command(subcommand)]
+        action: projects::HostCmd,
+    },
     /// Bridge stdin/stdout to this machine's daemon (what `--remote` runs
     /// over SSH).
     Proxy,
@@ -210,7 +224,7 @@ pub fn main() -> Result<ExitCode> {
     if !matches!(cli.command, Some(Cmd::Shim)) {
         tighten_existing(&paths);
     }
-    let config = Config::load(&paths.config_file())?;
+    let mut config = Config::load(&paths.config_file())?;
     let runtime = || {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -268,15 +282,20 @@ pub fn main() -> Result<ExitCode> {
             in_place,
             base,
             prompt,
-        }) => runtime()?.block_on(tasks::dispatch(
-            &paths,
-            &config,
-            &project,
-            &agent,
-            headless,
-            (in_place, base),
-            prompt.unwrap_or_default(),
-        )),
+        }) => match projects::resolve(&config, project.as_deref()) {
+            Ok(project) => runtime()?.block_on(tasks::dispatch(
+                &paths,
+                &config,
+                &project,
+                &agent,
+                headless,
+                (in_place, base),
+                prompt.unwrap_or_default(),
+            )),
+            Err(failure) => Err(failure),
+        },
+        Some(Cmd::Project { action }) => projects::project(&mut config, action),
+        Some(Cmd::Host { action }) => projects::host(&mut config, action),
         Some(Cmd::Attach { id }) => runtime()?.block_on(tasks::attach(&paths, &config, id)),
         Some(Cmd::Logs { id, follow }) => runtime()?.block_on(tasks::logs(&paths, id, follow)),
         Some(Cmd::Stop { id }) => runtime()?.block_on(tasks::stop(&paths, &config, id)),

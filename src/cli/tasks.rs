@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::Failure;
 use crate::catalog::{Catalog, RunMode};
-use crate::config::Config;
+use crate::config::{Config, Project};
 use crate::daemon::client::{ConnectError, DaemonClient};
 use crate::dispatch::{self, TaskSpec};
 use crate::git::{ApplyOutcome, FileDiff, Selection, Strategy};
@@ -186,24 +186,13 @@ pub async fn ls(paths: &Paths, json: bool) -> CliResult {
 pub async fn dispatch(
     paths: &Paths,
     config: &Config,
-    project: &str,
+    project: &Project,
     agent: &str,
     headless: bool,
     workspace: (bool, Option<String>),
     prompt: String,
 ) -> CliResult {
     let (in_place, base) = workspace;
-    let project = config
-        .projects
-        .iter()
-        .find(|p| p.name == project)
-        .ok_or_else(|| {
-            let known: Vec<_> = config.projects.iter().map(|p| p.name.as_str()).collect();
-            Failure::usage(format!(
-                "unknown project {project:?}; configured: {}",
-                list(&known)
-            ))
-        })?;
     let agent = config.catalog.get(agent).ok_or_else(|| {
         let known: Vec<_> = config
             .catalog

@@ -85,22 +85,7 @@ pub fn on_add_host_key(
 
 /// "alias" (from ~/.ssh/config) or "[user@]host[:port]".
 pub fn parse_host(input: &str) -> Result<HostConfig, String> {
-    let input = input.trim();
-    if input.is_empty() || input.contains(char::is_whitespace) {
-        return Err("type an alias from ~/.ssh/config, or user@host:port".into());
-    }
-    let address = crate::host::ssh::parse_address(input).map_err(|e| format!("{input:?}: {e}"))?;
-    if address.host == LOCAL {
-        return Err(format!("{input:?} names no host"));
-    }
-    let plain = address.user.is_none() && address.port.is_none();
-    Ok(HostConfig {
-        name: address.host.to_string(),
-        hostname: (!plain).then(|| address.host.to_string()),
-        user: address.user.map(str::to_string),
-        port: address.port,
-        ..Default::default()
-    })
+    HostConfig::typed(input)
 }
 
 /// Keys go to the oldest open question first. True when it took the key.
