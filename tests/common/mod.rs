@@ -95,13 +95,22 @@ impl Sandbox {
     /// Writes config.toml: the repo as project "demo", the fake agent as "fake",
     /// plus `extra` TOML.
     pub fn write_config(&self, extra: &str) {
-        let config = format!(
+        let mut config = format!(
             "{extra}\n[[project]]\nname = \"demo\"\npath = {repo:?}\n\n\
              [[agent]]\nid = \"fake\"\nname = \"Fake agent\"\nbinary = {bin:?}\n\
              headless = [\"-p\", \"{{prompt}}\"]\nacp_check = [\"acp\", \"--help\"]\n",
             repo = self.repo().display().to_string(),
             bin = fake_agent_bin(),
         );
+        // A real agent CLI installed on this machine (claude in /usr/bin)
+        // must never be what a test dispatches: the built-in agents point
+        // nowhere, and the fake one is the only agent found.
+        for agent in flightdeck::catalog::Catalog::builtin().agents() {
+            config.push_str(&format!(
+                "\n[[agent]]\nid = {:?}\nbinary = \"/nonexistent/{}\"\n",
+                agent.id, agent.binary
+            ));
+        }
         std::fs::write(self.fd_home().join("config/config.toml"), config).unwrap();
     }
 
