@@ -36,10 +36,15 @@ printf '@@fd\tpath\t-\t%s\n' "$PATH"
 
 fd_hex() { od -An -v -tx1 -N4096 | tr -d ' \n'; }
 
-# Runs "$@" with stdin closed and a time limit; exit 124 on timeout.
+# Runs "$@" with stdin closed and a time limit; exit 124 on timeout. In a
+# session of its own where setsid exists: no controlling terminal, so an
+# agent that writes to /dev/tty cannot print into the user's shell or read
+# its keys. (A background job here is no group leader: setsid execs in
+# place, and $fd_pid stays the agent's.)
+if command -v setsid >/dev/null 2>&1; then fd_alone=setsid; else fd_alone=; fi
 fd_run_limited() {
   fd_out=$1; shift
-  "$@" </dev/null >"$fd_out" 2>&1 & fd_pid=$!
+  $fd_alone "$@" </dev/null >"$fd_out" 2>&1 & fd_pid=$!
   # The marker is written before the kill, so it is there when wait returns.
   ( sleep "$fd_secs"; : >"$fd_out.timeout"; kill -9 "$fd_pid" 2>/dev/null ) >/dev/null 2>&1 &
   fd_watch=$!

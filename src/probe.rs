@@ -50,11 +50,24 @@ const MARK: &str = "@@fd";
 
 /// The probe script for `catalog`, with `timeout` per version/ACP check.
 pub fn script(catalog: &Catalog, timeout: Duration) -> String {
+    script_for(catalog, timeout, true)
+}
+
+/// With `checks` false, agents are only located (no `--version`, no ACP
+/// check): what a dispatch needs, and it never waits for an agent.
+fn script_for(catalog: &Catalog, timeout: Duration, checks: bool) -> String {
     let secs = timeout.as_secs_f64().ceil().max(1.0) as u64;
     let mut s = String::from(include_str!("../assets/probe.sh"));
     s.push_str(&format!("fd_secs={secs}\n"));
     for agent in catalog.agents() {
-        s.push_str(&probe_call(agent));
+        match checks {
+            true => s.push_str(&probe_call(agent)),
+            false => s.push_str(&format!(
+                "fd_where {} {} || :\n",
+                quote(&agent.id),
+                quote(&agent.binary)
+            )),
+        }
     }
     s.push_str("wait\nfd_report\n");
     s
@@ -80,11 +93,26 @@ fn probe_call(agent: &Agent) -> String {
 
 /// Runs the probe on `host`. Never fails: problems end up in `error` fields.
 pub async fn probe_host(host: &dyn Host, catalog: &Catalog, timeout: Duration) -> HostProbe {
+    run_probe(host, catalog, timeout, true).await
+}
+
+/// Where `catalog`'s agents are on `host` and the PATH they run with,
+/// without running any of them.
+pub async fn locate(host: &dyn Host, catalog: &Catalog) -> HostProbe {
+    run_probe(host, catalog, Duration::from_secs(5), false).await
+}
+
+async fn run_probe(
+    host: &dyn Host,
+    catalog: &Catalog,
+    timeout: Duration,
+    checks: bool,
+) -> HostProbe {
     let started = Instant::now();
     // The whole script waits for its slowest check; allow for that plus the
     // login shell and the round trip.
     let overall = timeout * 2 + Duration::from_secs(10);
-    let spec = RunSpec::new(["sh", "-c", &script(catalog, timeout)], overall);
+    let spec = RunSpec::new(["sh", "-c", &script_for(catalog, timeout, checks)], overall);
     let mut probe = match host.run(spec).await {
         Ok(out) => {
             let mut probe = parse(host.name(), &String::from_utf8_lossy(&out.stdout), catalog);

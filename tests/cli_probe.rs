@@ -95,3 +95,45 @@ fn unwritable_data_dir_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// An agent whose `--version` writes to the terminal and (with HANG) hangs.
+fn tty_writing_agent(sandbox: &Sandbox) -> std::path::PathBuf {
+    let path = sandbox.path().join("ttyagent");
+    script(
+        &path,
+        "case \"$1\" in --version) echo TTY-LEAK >/dev/tty; echo 'ttyagent 1.0.0'; [ -n \"$HANG\" ] && sleep 1000;; \
+         *) echo working; exec sleep 1000;; esac",
+    );
+    path
+}
+
+#[test]
+fn probes_run_without_the_terminal_and_never_hold_up_a_dispatch() {
+    let sandbox = Sandbox::new();
+    let agent = tty_writing_agent(&sandbox);
+    sandbox.write_config(&format!(
+        "[settings]\nprobe_timeout_secs = 600\n\n[[agent]]\nid = \"tty\"\nbinary = {:?}\ninteractive = []\n",
+        agent.display().to_string()
+    ));
+    // `probe` from a terminal: the version is read, nothing reaches the terminal.
+    let mut probe = sandbox.spawn(&["probe"], 100, 30, &[]);
+    probe.wait_for("1.0.0");
+    assert_eq!(probe.wait_exit(), 0);
+    assert!(!probe.screen().contains("TTY-LEAK"), "{}", probe.screen());
+    // `dispatch` from a terminal with a `--version` that would hang for the
+    // whole 600 s probe timeout: it starts the task at once, and prints
+    // nothing of the agent's.
+    let mut dispatch = sandbox.spawn(
+        &["dispatch", "--project", "demo", "--agent", "tty"],
+        100,
+        30,
+        &[("HANG", "1")],
+    );
+    assert_eq!(dispatch.wait_exit(), 0, "{}", dispatch.screen());
+    assert!(
+        !dispatch.screen().contains("TTY-LEAK"),
+        "{}",
+        dispatch.screen()
+    );
+    common::wait_for_condition("the task to run", || sandbox.log(1).contains("working"));
+}

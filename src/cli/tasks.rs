@@ -205,7 +205,7 @@ pub async fn dispatch(
     let host = project.host.as_deref().unwrap_or(crate::host::local::LOCAL);
     let mut client = DaemonClient::connect_or_start(paths).await?;
     let found = match &project.host {
-        None => probe_one(config, agent).await?,
+        None => probe_one(agent).await?,
         // Remote hosts are reached through the daemon's connection.
         Some(host) => probe_via_daemon(&mut client, host).await?,
     };
@@ -296,7 +296,9 @@ fn request_token() -> u64 {
 }
 
 /// Probes just this agent on this machine: where it is, and the PATH it runs with.
-async fn probe_one(config: &Config, agent: &crate::catalog::Agent) -> Result<HostProbe, Failure> {
+/// Where the agent is on this machine. Nothing of it runs: a hanging or
+/// terminal-writing `--version` must not hold up or print into a dispatch.
+async fn probe_one(agent: &crate::catalog::Agent) -> Result<HostProbe, Failure> {
     let mut one = Catalog::default();
     one.merge(crate::catalog::AgentEntry {
         id: agent.id.clone(),
@@ -305,7 +307,7 @@ async fn probe_one(config: &Config, agent: &crate::catalog::Agent) -> Result<Hos
         ..Default::default()
     })
     .map_err(Failure::failed)?;
-    Ok(probe::probe_host(&LocalHost, &one, config.settings.probe_timeout).await)
+    Ok(probe::locate(&LocalHost, &one).await)
 }
 
 /// Has the daemon probe `host` (over its SSH connection) and waits for it.
