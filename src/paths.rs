@@ -65,6 +65,11 @@ impl Paths {
         self.state_dir.join("tasks.json")
     }
 
+    /// The latest probe of each host, so a restarted daemon knows them.
+    pub fn probes_file(&self) -> PathBuf {
+        self.state_dir.join("probes.json")
+    }
+
     pub fn logs_dir(&self) -> PathBuf {
         self.data_dir.join("logs")
     }

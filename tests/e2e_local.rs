@@ -9,14 +9,23 @@ use common::{Sandbox, kill, parent_of, process_alive, wait_for_condition};
 const CTRL_S: &str = "\x13";
 const DETACH: &str = "\x1d";
 
-/// Opens the dispatch dialog, types `prompt` into the editor and starts it
-/// with the default agent (the fake one, the first installed).
-fn dispatch(tui: &mut common::Tui, prompt: &str) {
+/// Opens the dispatch dialog, picks `agent` in `mode` (the dialog offers
+/// what was last run on the project), types `prompt` and starts it.
+fn dispatch_with(tui: &mut common::Tui, agent: &str, mode: &str, prompt: &str) {
     tui.send("n");
     tui.wait_for("New task");
+    select_agent(tui, agent);
+    tui.send("\t"); // agent → mode
+    tui.cycle_to("Mode", mode);
+    tui.send("\x1b[Z\x1b[Z\x1b[Z"); // back to the prompt: mode → agent → project → prompt
     tui.send(prompt);
     tui.send(CTRL_S);
     tui.wait_gone("New task");
+}
+
+/// Dispatches the fake agent, interactive.
+fn dispatch(tui: &mut common::Tui, prompt: &str) {
+    dispatch_with(tui, "fake", "interactive", prompt);
 }
 
 /// In the open dialog, moves to the agent field and cycles it to `id`.
@@ -210,6 +219,12 @@ fn daemon_killed_hard_readopts_running_agents() {
     tui.send(DETACH);
     tui.wait_for("detached from #1");
     assert!(sandbox.log(1).contains("of 3: the quick brown fox"));
+    // The new daemon knew the probe results the old one saved.
+    let screen = tui.screen();
+    assert!(
+        screen.contains("✓ fake") && !screen.contains("not probed"),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -398,15 +413,7 @@ const SH_AGENT: &str = "[[agent]]\nid = \"sh\"\nbinary = \"sh\"\ninteractive = [
 
 /// Dispatches `sh -c script` in headless mode through the dialog.
 fn dispatch_sh(tui: &mut common::Tui, script: &str) {
-    tui.send("n");
-    tui.wait_for("New task");
-    select_agent(tui, "sh");
-    tui.send("\t\x1b[C"); // mode: headless
-    tui.wait_for("◂ headless ▸");
-    tui.send("\x1b[Z\x1b[Z\x1b[Z"); // back to the prompt: mode → agent → project → prompt
-    tui.send(script);
-    tui.send(CTRL_S);
-    tui.wait_gone("New task");
+    dispatch_with(tui, "sh", "headless", script);
 }
 
 #[test]

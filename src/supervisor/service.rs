@@ -144,12 +144,13 @@ impl Supervisor {
 
     pub async fn run(mut self, mut commands: UnboundedReceiver<Command>) {
         self.load();
+        self.load_probes();
         self.saver.start(self.events.clone());
         self.recover_worktrees();
         self.hosts.configure(&self.config.settings.hosts.clone());
         let _ = self.events.send(Event::Snapshot {
             tasks: self.records.values().cloned().collect(),
-            probes: Vec::new(),
+            probes: self.probes.values().cloned().collect(),
             hosts: self.hosts.list(),
             prompts: Vec::new(),
             settings: Some(Box::new(self.config.settings.clone())),
@@ -254,6 +255,7 @@ impl Supervisor {
             Internal::Workspace(done) => self.workspace_done(done),
             Internal::Probed(probe) => {
                 self.probes.insert(probe.host.clone(), probe.clone());
+                self.save_probes();
                 let _ = self.events.send(Event::Probe(probe));
             }
             Internal::Exited { id, exit } => {
@@ -647,6 +649,27 @@ impl Supervisor {
             let _ = self.events.send(Event::Task(Box::new(record.clone())));
         }
         self.saver.update(self.records.values().cloned().collect());
+    }
+
+    /// The probes a previous daemon saved (with their age): a dashboard
+    /// that reconnects after a restart still knows which agents are there.
+    fn load_probes(&mut self) {
+        match crate::store::load_json::<Vec<HostProbe>>(&self.config.paths.probes_file()) {
+            Ok(probes) => {
+                for probe in probes.unwrap_or_default() {
+                    self.probes.insert(probe.host.clone(), probe);
+                }
+            }
+            // Only a cache: the next probe writes it afresh.
+            Err(e) => tracing::warn!("{e}; probing again"),
+        }
+    }
+
+    fn save_probes(&self) {
+        let probes: Vec<&HostProbe> = self.probes.values().collect();
+        if let Err(e) = crate::store::save_json(&self.config.paths.probes_file(), &probes) {
+            tracing::warn!("cannot save probe results: {e}");
+        }
     }
 
     fn notice(&self, level: Level, message: String) {

@@ -57,11 +57,17 @@ pub enum FormOutcome {
 impl DispatchForm {
     /// `agent`: a position in the agents list the dashboard shows.
     pub fn new(state: &State, project: usize, agent: usize) -> Self {
-        let agent = state
-            .agent_rows_on(state.project_host(project))
-            .get(agent)
-            .map(|r| r.agent.id.clone())
-            .unwrap_or_default();
+        let (agent, mode) = match last_choice(state, project) {
+            Some(choice) => choice,
+            None => (
+                state
+                    .agent_rows_on(state.project_host(project))
+                    .get(agent)
+                    .map(|r| r.agent.id.clone())
+                    .unwrap_or_default(),
+                RunMode::Interactive,
+            ),
+        };
         let mut prompt = TextArea::default();
         prompt.set_placeholder_text("What should the agent do? (Enter for a new line)");
         prompt.set_cursor_line_style(Style::default());
@@ -73,7 +79,7 @@ impl DispatchForm {
             field: Field::Prompt,
             project,
             agent,
-            mode: RunMode::Interactive,
+            mode,
             worktree: false,
             base: String::new(),
             prompt,
@@ -161,8 +167,9 @@ impl DispatchForm {
             Field::Project => {
                 self.project = step(self.project, state.projects.len());
                 self.worktree = self.worktree_possible(state);
-                // The agents offered are those of the new project's host.
-                self.agent = first_agent(state, self.project);
+                // What was last run there; else the first agent its host has.
+                (self.agent, self.mode) = last_choice(state, self.project)
+                    .unwrap_or_else(|| (first_agent(state, self.project), self.mode));
             }
             Field::Agent => {
                 let rows = state.agent_rows_on(state.project_host(self.project));
@@ -188,6 +195,18 @@ impl DispatchForm {
 }
 
 /// The first agent offered for a project: an installed one if any.
+/// The agent and mode of the newest task on `project`: what the user chose
+/// there last (the task list is the memory, so it survives restarts).
+fn last_choice(state: &State, project: usize) -> Option<(String, RunMode)> {
+    let name = &state.projects.get(project)?.name;
+    let task = state
+        .tasks
+        .iter()
+        .filter(|t| &t.project == name && state.catalog.get(&t.agent).is_some())
+        .max_by_key(|t| t.id)?;
+    Some((task.agent.clone(), task.mode))
+}
+
 fn first_agent(state: &State, project: usize) -> String {
     state
         .agent_rows_on(state.project_host(project))
@@ -207,6 +226,18 @@ pub fn build_request(
         .projects
         .get(form.project)
         .ok_or("no project selected; add one under [[project]] in config.toml")?;
+    // (Checked for this machine's projects; a remote one is checked there.)
+    let missing = state
+        .project_status
+        .get(form.project)
+        .is_some_and(|s| !s.exists);
+    if project.host.is_none() && missing {
+        return Err(format!(
+            "project {}: {} does not exist (fix its path in config.toml)",
+            project.name,
+            project.path.display()
+        ));
+    }
     let host = state.project_host(form.project);
     let rows = state.agent_rows_on(host);
     let agent = rows
@@ -237,4 +268,66 @@ pub fn build_request(
         workspace,
     };
     dispatch::request(&task, state.probe(host), size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Project};
+    use crate::supervisor::task::{TaskRecord, TaskState};
+    use ratatui::layout::Rect;
+
+    #[test]
+    fn the_dialog_offers_what_was_last_run_on_the_project() {
+        let mut config = Config::defaults("/c.toml".into());
+        config.projects = ["a", "b"]
+            .map(|name| Project {
+                name: name.into(),
+                path: format!("/{name}").into(),
+                ..Default::default()
+            })
+            .to_vec();
+        let mut state = State::new(&config, Rect::new(0, 0, 120, 36), 0);
+        let fresh = DispatchForm::new(&state, 0, 0);
+        assert_eq!(fresh.mode, RunMode::Interactive);
+        let mut older = TaskRecord::sample(1, TaskState::Running);
+        older.agent = "gemini".into();
+        let mut newer = TaskRecord::sample(2, TaskState::Exited { code: 0 });
+        newer.agent = "codex".into();
+        newer.mode = RunMode::Headless;
+        state.tasks = vec![newer, older];
+        let form = DispatchForm::new(&state, 0, 0);
+        assert_eq!(
+            (form.agent.as_str(), form.mode),
+            ("codex", RunMode::Headless)
+        );
+        // Project b has no tasks: the first agent its host has.
+        let mut form = form;
+        form.field = Field::Project;
+        form.handle_key(
+            crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Right),
+            &state,
+        );
+        assert_eq!(form.project, 1);
+        assert_eq!(form.agent, fresh.agent);
+    }
+
+    #[test]
+    fn a_missing_project_directory_is_named_as_missing() {
+        let mut config = Config::defaults("/c.toml".into());
+        config.projects = vec![Project {
+            name: "gone".into(),
+            path: "/no/such/dir".into(),
+            ..Default::default()
+        }];
+        let mut state = State::new(&config, Rect::new(0, 0, 120, 36), 0);
+        state.project_status[0].exists = false;
+        let form = DispatchForm::new(&state, 0, 0);
+        let size = PtySize { rows: 24, cols: 80 };
+        let e = build_request(&state, &form, size).unwrap_err();
+        assert_eq!(
+            e,
+            "project gone: /no/such/dir does not exist (fix its path in config.toml)"
+        );
+    }
 }

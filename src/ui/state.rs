@@ -158,7 +158,14 @@ impl State {
             catalog: config.catalog.clone(),
             settings: config.settings.clone(),
             projects: config.projects.clone(),
-            project_status: vec![ProjectStatus::default(); config.projects.len()],
+            // Until the paths are checked, none is called missing.
+            project_status: vec![
+                ProjectStatus {
+                    exists: true,
+                    git: false
+                };
+                config.projects.len()
+            ],
             hosts: vec![HostInfo {
                 name: LOCAL.into(),
                 destination: "this machine".into(),

@@ -101,7 +101,12 @@ pub fn dispatch(frame: &mut Frame, area: Rect, state: &State, form: &DispatchFor
         selector("Mode", Field::Mode, form.mode.label(), mode_detail),
         mode,
     );
+    let missing = state
+        .project_status
+        .get(form.project)
+        .is_some_and(|s| !s.exists);
     let (place, place_detail) = match (form.worktree, form.worktree_possible(state)) {
+        (_, false) if missing => ("in place", "the project's directory does not exist"),
         (true, _) => (
             "new worktree",
             "its own checkout and branch; review and apply after",
