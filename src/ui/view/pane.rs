@@ -47,6 +47,14 @@ pub fn task_pane(
     }
     title.push(Span::raw(" "));
     let screen = frames.get(task.id);
+    // How far back the frame on screen is: the daemon's word (a deep view
+    // knows the log's real length; what was offered before it was built
+    // is only the configured depth), the asked-for scroll until it comes.
+    let scroll = match &screen {
+        Some(s) if s.scroll > 0 => s.scroll as usize,
+        Some(s) => scroll.min(s.history as usize),
+        None => scroll,
+    };
     let mut block = Block::bordered()
         .border_style(theme::border(selected))
         .title(Line::from(title));
