@@ -320,3 +320,31 @@ async fn the_users_commits_are_never_rewritten() {
     assert_eq!(ancestor, "");
     assert_eq!(fx.git(&["rev-parse", "HEAD^"]).trim(), mine);
 }
+
+#[tokio::test]
+async fn changes_already_applied_are_not_lost_by_discarding() {
+    let fx = Fixture::new(&[("a.txt", "a\n"), ("gone.txt", "x\n")]);
+    let wt = fx.worktree(1, "applied").await;
+    write(&wt.path, "a.txt", "changed\n");
+    write(&wt.path, "new.txt", "new\n");
+    std::fs::remove_file(wt.path.join("gone.txt")).unwrap();
+    let report = loss_report(&host(), &fx.repo, &wt).await.unwrap();
+    assert_eq!(report.changed_files.len(), 3, "{report:?}");
+    let files = fx.diff(&wt).await;
+    apply_with(
+        &fx,
+        &wt,
+        &files,
+        &Selection::default(),
+        Strategy::Uncommitted,
+    )
+    .await
+    .unwrap();
+    // Everything is in the main tree now: discarding loses nothing.
+    let report = loss_report(&host(), &fx.repo, &wt).await.unwrap();
+    assert!(report.is_empty(), "{report:?}");
+    // Work the agent did after the apply would be lost.
+    write(&wt.path, "a.txt", "changed again\n");
+    let report = loss_report(&host(), &fx.repo, &wt).await.unwrap();
+    assert_eq!(report.changed_files, ["a.txt"]);
+}

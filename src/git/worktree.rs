@@ -249,7 +249,9 @@ pub async fn loss_report(
         .sh("[ -d \"$1\" ] && echo yes || true", &[&path])
         .await?;
     if exists.trim() == "yes" {
-        report.changed_files = dirty_paths(&git.at(&worktree.path)).await?;
+        let changed = dirty_paths(&git.at(&worktree.path)).await?;
+        report.changed_files =
+            not_in_main(&git, &worktree.path, Path::new(&info.top), changed).await?;
     }
 
     if branch_exists(&git, &worktree.branch).await? {
@@ -274,6 +276,37 @@ pub async fn loss_report(
         report.unmerged_commits = log.lines().map(str::to_string).collect();
     }
     Ok(report)
+}
+
+/// Of the worktree's changed `files`, those the main tree does not hold
+/// as they are: a change already applied (same bytes, or deleted in both)
+/// is not lost by discarding.
+async fn not_in_main(
+    git: &Git<'_>,
+    worktree: &Path,
+    top: &Path,
+    files: Vec<String>,
+) -> Result<Vec<String>, GitError> {
+    if files.is_empty() {
+        return Ok(files);
+    }
+    const SCRIPT: &str = r#"wt=$1; top=$2; shift 2
+for f; do
+  if [ -e "$wt/$f" ] || [ -L "$wt/$f" ]; then
+    cmp -s "$wt/$f" "$top/$f" 2>/dev/null && continue
+  else
+    [ -e "$top/$f" ] || [ -L "$top/$f" ] || continue
+  fi
+  printf '%s\0' "$f"
+done"#;
+    let mut args = vec![path_str(worktree), path_str(top)];
+    args.extend(files);
+    let out = git.sh(SCRIPT, &args).await?;
+    Ok(out
+        .split('\0')
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 /// The commit to start from, telling an empty repository from a bad base.
