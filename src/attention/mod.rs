@@ -153,10 +153,6 @@ impl Tracker {
         tracker
     }
 
-    pub fn current(&self) -> Option<&Activity> {
-        self.current.as_ref()
-    }
-
     /// What the agent's hook said. `until_output`: the agent reports only
     /// this, so it stands until the agent prints again.
     pub fn on_hook(

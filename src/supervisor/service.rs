@@ -533,54 +533,6 @@ impl Supervisor {
         }
     }
 
-    /// The agent of a lost task that outlived its keeper (an agent that
-    /// ignores SIGHUP does): its pid, if that process is still this task's
-    /// — its environment names the task — and ours.
-    fn stray_agent(&self, id: TaskId) -> Option<u32> {
-        let record = self.records.get(&id)?;
-        // Keepers, and so strays, exist only on this machine.
-        if record.state != TaskState::Lost || record.host != LOCAL {
-            return None;
-        }
-        let pid = record.pid?;
-        crate::host::local::process_has_env(pid, &format!("{TASK_ID_ENV}={id}")).then_some(pid)
-    }
-
-    /// TERM to the stray's process group, KILL after the grace period; its
-    /// end is reported like any other.
-    fn stop_stray(&mut self, id: TaskId, pid: u32) {
-        use nix::sys::signal::{Signal, killpg};
-        let group = nix::unistd::Pid::from_raw(pid as i32);
-        let grace = self.config.settings.stop_grace;
-        let tx = self.internal_tx.clone();
-        tracing::warn!(task = id, "stopping pid {pid}, which outlived its keeper");
-        tokio::task::spawn_blocking(move || {
-            let gone = |limit: Duration| {
-                let deadline = std::time::Instant::now() + limit;
-                while killpg(group, None).is_ok() {
-                    if std::time::Instant::now() >= deadline {
-                        return false;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                true
-            };
-            let _ = killpg(group, Signal::SIGTERM);
-            let signal = if gone(grace) {
-                "TERM"
-            } else {
-                let _ = killpg(group, Signal::SIGKILL);
-                gone(SHUTDOWN_SLACK);
-                "KILL"
-            };
-            let exit = ExitInfo {
-                signal: Some(signal.into()),
-                ..ExitInfo::default()
-            };
-            let _ = tx.send(Internal::Exited { id, exit });
-        });
-    }
-
     fn signal_stop(&mut self, id: TaskId) {
         if let Some(live) = self.live.get(&id)
             && let Err(e) = live.control.signal_group(StopSignal::Term)
@@ -649,27 +601,6 @@ impl Supervisor {
             let _ = self.events.send(Event::Task(Box::new(record.clone())));
         }
         self.saver.update(self.records.values().cloned().collect());
-    }
-
-    /// The probes a previous daemon saved (with their age): a dashboard
-    /// that reconnects after a restart still knows which agents are there.
-    fn load_probes(&mut self) {
-        match crate::store::load_json::<Vec<HostProbe>>(&self.config.paths.probes_file()) {
-            Ok(probes) => {
-                for probe in probes.unwrap_or_default() {
-                    self.probes.insert(probe.host.clone(), probe);
-                }
-            }
-            // Only a cache: the next probe writes it afresh.
-            Err(e) => tracing::warn!("{e}; probing again"),
-        }
-    }
-
-    fn save_probes(&self) {
-        let probes: Vec<&HostProbe> = self.probes.values().collect();
-        if let Err(e) = crate::store::save_json(&self.config.paths.probes_file(), &probes) {
-            tracing::warn!("cannot save probe results: {e}");
-        }
     }
 
     fn notice(&self, level: Level, message: String) {

@@ -1,10 +1,11 @@
-//! The supervisor's housekeeping: probing hosts, installing agents,
+//! The supervisor's housekeeping: probing hosts (and keeping the results
+//! across restarts), installing agents,
 //! rebuilding the screens of ended tasks, and shutting down cleanly.
 
 use super::{Internal, SHUTDOWN_SLACK, Supervisor};
 use crate::host::PtySize;
 use crate::host::local::LOCAL;
-use crate::probe;
+use crate::probe::{self, HostProbe};
 use crate::supervisor::screens::TaskScreen;
 use crate::supervisor::task::{TaskId, TaskRecord};
 use crate::supervisor::{DispatchRequest, Event, Level, WorkspaceChoice};
@@ -123,5 +124,26 @@ impl Supervisor {
             tracing::error!("final save failed: {e}");
         }
         let _ = self.events.send(Event::ShutDown);
+    }
+
+    /// The probes a previous daemon saved (with their age): a dashboard
+    /// that reconnects after a restart still knows which agents are there.
+    pub(super) fn load_probes(&mut self) {
+        match crate::store::load_json::<Vec<HostProbe>>(&self.config.paths.probes_file()) {
+            Ok(probes) => {
+                for probe in probes.unwrap_or_default() {
+                    self.probes.insert(probe.host.clone(), probe);
+                }
+            }
+            // Only a cache: the next probe writes it afresh.
+            Err(e) => tracing::warn!("{e}; probing again"),
+        }
+    }
+
+    pub(super) fn save_probes(&self) {
+        let probes: Vec<&HostProbe> = self.probes.values().collect();
+        if let Err(e) = crate::store::save_json(&self.config.paths.probes_file(), &probes) {
+            tracing::warn!("cannot save probe results: {e}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! What the supervisor finds when it starts: the saved task records, the
-//! keepers of tasks that were running (re-adopted), and the saver that
-//! writes records back atomically.
+//! keepers of tasks that were running (re-adopted), the agents of lost tasks
+//! that outlived their keepers (stopped), and the saver that writes records
+//! back atomically.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
-use super::Supervisor;
+use super::{Internal, SHUTDOWN_SLACK, Supervisor, TASK_ID_ENV};
 use crate::host::PtyProcess;
 use crate::host::PtySize;
 use crate::host::local::LOCAL;
@@ -20,6 +21,7 @@ use crate::supervisor::task::{
     ExitInfo, INTERRUPTED_START, TaskEvent, TaskId, TaskRecord, TaskState, now_ms,
 };
 use crate::supervisor::{Event, Level};
+use std::time::Duration;
 
 impl Supervisor {
     /// Loads the saved records, re-adopts what still runs (also keepers the
@@ -169,6 +171,54 @@ impl Supervisor {
             }
             tracing::info!(task = id, "re-adopted (pid {})", hello.pid);
         }
+    }
+
+    /// The agent of a lost task that outlived its keeper (an agent that
+    /// ignores SIGHUP does): its pid, if that process is still this task's
+    /// — its environment names the task — and ours.
+    pub(super) fn stray_agent(&self, id: TaskId) -> Option<u32> {
+        let record = self.records.get(&id)?;
+        // Keepers, and so strays, exist only on this machine.
+        if record.state != TaskState::Lost || record.host != LOCAL {
+            return None;
+        }
+        let pid = record.pid?;
+        crate::host::local::process_has_env(pid, &format!("{TASK_ID_ENV}={id}")).then_some(pid)
+    }
+
+    /// TERM to the stray's process group, KILL after the grace period; its
+    /// end is reported like any other.
+    pub(super) fn stop_stray(&mut self, id: TaskId, pid: u32) {
+        use nix::sys::signal::{Signal, killpg};
+        let group = nix::unistd::Pid::from_raw(pid as i32);
+        let grace = self.config.settings.stop_grace;
+        let tx = self.internal_tx.clone();
+        tracing::warn!(task = id, "stopping pid {pid}, which outlived its keeper");
+        tokio::task::spawn_blocking(move || {
+            let gone = |limit: Duration| {
+                let deadline = std::time::Instant::now() + limit;
+                while killpg(group, None).is_ok() {
+                    if std::time::Instant::now() >= deadline {
+                        return false;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                true
+            };
+            let _ = killpg(group, Signal::SIGTERM);
+            let signal = if gone(grace) {
+                "TERM"
+            } else {
+                let _ = killpg(group, Signal::SIGKILL);
+                gone(SHUTDOWN_SLACK);
+                "KILL"
+            };
+            let exit = ExitInfo {
+                signal: Some(signal.into()),
+                ..ExitInfo::default()
+            };
+            let _ = tx.send(Internal::Exited { id, exit });
+        });
     }
 }
 

@@ -10,7 +10,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
 
 use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
 use super::state::{Focus, Modal, State, View};
@@ -69,6 +69,7 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
         }
     };
     status_bar(frame, status, state);
+    toast(frame, area, status, state);
     match &state.modal {
         Some(Modal::Dispatch(form)) => modal::dispatch(frame, area, state, form),
         Some(Modal::Help) => modal::help(frame, area, state),
@@ -223,19 +224,41 @@ fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
             theme::dim(),
         ));
     }
-    let mut hints_area = area;
-    if let Some(notice) = &state.notice {
-        let style = match notice.level {
-            Level::Error => theme::error().add_modifier(Modifier::BOLD),
-            Level::Info => Style::default().fg(theme::ACCENT),
-        };
-        let width = (notice.text.chars().count() as u16 + 2).min(area.width);
-        let r = Rect::new(area.right() - width, area.y, width, 1);
-        frame.render_widget(
-            Paragraph::new(Line::styled(format!(" {} ", notice.text), style)),
-            r,
-        );
-        hints_area.width -= width;
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), hints_area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The latest notice, whole, in a box just above the key bar at the right
+/// (the key bar keeps its line); it goes when the notice times out.
+fn toast(frame: &mut Frame, screen: Rect, status: Rect, state: &State) {
+    let Some(notice) = &state.notice else {
+        return;
+    };
+    let style = match notice.level {
+        Level::Error => theme::error().add_modifier(Modifier::BOLD),
+        Level::Info => Style::default().fg(theme::ACCENT),
+    };
+    let max_width = (screen.width.saturating_sub(2)).max(10);
+    let text_width = notice.text.chars().count() as u16;
+    let width = (text_width + 4).min(max_width);
+    let lines = text_width
+        .div_ceil(width.saturating_sub(4).max(1))
+        .clamp(1, 4);
+    let height = (lines + 2).min(status.y.saturating_sub(screen.y));
+    let area = Rect::new(
+        screen.right().saturating_sub(width + 1),
+        status.y.saturating_sub(height),
+        width,
+        height,
+    );
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(Line::styled(notice.text.clone(), style))
+            .wrap(Wrap { trim: true })
+            .block(
+                Block::bordered()
+                    .border_style(style)
+                    .padding(Padding::horizontal(1)),
+            ),
+        area,
+    );
 }
