@@ -252,7 +252,7 @@ shot() {
 # this machine could come first, and must never get these prompts.
 use_fake_agent() {
     [[ $(screen) == *"◂ fake ▸"* ]] && return 0
-    keys BTab BTab # Prompt -> Mode -> Agent
+    keys Tab Tab # Prompt -> Project -> Agent
     local i j before
     for ((i = 0; i < 30; i++)); do
         before=$(screen)
@@ -264,7 +264,7 @@ use_fake_agent() {
         done
     done
     wait_for "◂ fake ▸" 2
-    keys Tab Tab # back to Prompt
+    keys BTab BTab # back to Prompt
 }
 
 # dispatch PROMPT: opens the dialog, types PROMPT and starts the task.

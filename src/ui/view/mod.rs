@@ -227,8 +227,8 @@ fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// The latest notice, whole, in a box just above the key bar at the right
-/// (the key bar keeps its line); it goes when the notice times out.
+/// The latest notice, whole, in a box just above the key bar (which keeps
+/// its line), at the left; it goes when the notice times out.
 fn toast(frame: &mut Frame, screen: Rect, status: Rect, state: &State) {
     let Some(notice) = &state.notice else {
         return;
@@ -237,19 +237,22 @@ fn toast(frame: &mut Frame, screen: Rect, status: Rect, state: &State) {
         Level::Error => theme::error().add_modifier(Modifier::BOLD),
         Level::Info => Style::default().fg(theme::ACCENT),
     };
-    let max_width = (screen.width.saturating_sub(2)).max(10);
+    // From the left; kept within the task list while an approval card (and
+    // its keys) is on the pane.
+    let tasks = state.dashboard().tasks;
+    let card = state.view == View::Dashboard && state.selected_approval().is_some();
+    let room = match card {
+        true => tasks.width.saturating_sub(2),
+        false => screen.width.saturating_sub(2),
+    };
+    let left = screen.x + 1;
     let text_width = notice.text.chars().count() as u16;
-    let width = (text_width + 4).min(max_width);
+    let width = (text_width + 4).min(room.max(10));
     let lines = text_width
         .div_ceil(width.saturating_sub(4).max(1))
         .clamp(1, 4);
     let height = (lines + 2).min(status.y.saturating_sub(screen.y));
-    let area = Rect::new(
-        screen.right().saturating_sub(width + 1),
-        status.y.saturating_sub(height),
-        width,
-        height,
-    );
+    let area = Rect::new(left, status.y.saturating_sub(height), width, height);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(Line::styled(notice.text.clone(), style))
