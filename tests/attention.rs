@@ -38,15 +38,7 @@ fn wait(sandbox: &Sandbox, id: u64, state: &str, timeout: &str) -> (i32, String)
 }
 
 fn activity(sandbox: &Sandbox, id: u64) -> serde_json::Value {
-    let (_, out, _) = sandbox.cli(&["ls", "--json"]);
-    let tasks: serde_json::Value = serde_json::from_str(&out).unwrap();
-    tasks
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == id)
-        .map(|t| t["activity"].clone())
-        .unwrap_or_default()
+    sandbox.task_json(id)["activity"].clone()
 }
 
 #[test]

@@ -7,15 +7,7 @@ mod common;
 use common::Sandbox;
 
 fn task_field(sandbox: &Sandbox, id: u64, field: &str) -> serde_json::Value {
-    let (_, out, _) = sandbox.cli(&["ls", "--json"]);
-    let tasks: serde_json::Value = serde_json::from_str(&out).unwrap();
-    tasks
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == id)
-        .map(|t| t[field].clone())
-        .unwrap()
+    sandbox.task_json(id)[field].clone()
 }
 
 #[test]

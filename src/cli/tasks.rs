@@ -234,13 +234,7 @@ pub async fn dispatch(
         prompt,
         workspace,
     };
-    let size = crossterm::terminal::size().map_or(
-        PtySize {
-            rows: 40,
-            cols: 120,
-        },
-        |(c, r)| PtySize { rows: r, cols: c },
-    );
+    let size = terminal_size();
     let mut request = dispatch::request(&spec, Some(&found), size).map_err(Failure::usage)?;
     let token = request_token();
     request.token = Some(token);
@@ -369,16 +363,21 @@ pub async fn attach(paths: &Paths, config: &Config, id: TaskId) -> CliResult {
     Ok(())
 }
 
-/// Prints the task's screen as it is now (an ended task's rebuilt from its
-/// log), without its trailing blank lines.
-async fn print_final_screen(client: &mut DaemonClient, id: TaskId) {
-    let size = crossterm::terminal::size().map_or(
+/// This terminal's size; 120×40 without one.
+fn terminal_size() -> PtySize {
+    crossterm::terminal::size().map_or(
         PtySize {
             rows: 40,
             cols: 120,
         },
         |(cols, rows)| PtySize { rows, cols },
-    );
+    )
+}
+
+/// Prints the task's screen as it is now (an ended task's rebuilt from its
+/// log), without its trailing blank lines.
+async fn print_final_screen(client: &mut DaemonClient, id: TaskId) {
+    let size = terminal_size();
     client.watch(vec![crate::daemon::protocol::Watch {
         id,
         scroll: 0,

@@ -41,7 +41,18 @@ pub struct OscScanner {
 impl OscScanner {
     /// Scans `bytes`, pushing each complete notification onto `out`.
     pub fn scan(&mut self, bytes: &[u8], out: &mut Vec<TermSignal>) {
-        for &b in bytes {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            // Runs of plain output (nearly all of it) are skipped whole: this
+            // runs on every byte an agent prints.
+            if self.state == State::Ground {
+                match rest.iter().position(|&b| b == 0x1b) {
+                    Some(at) => rest = &rest[at..],
+                    None => return,
+                }
+            }
+            let b = rest[0];
+            rest = &rest[1..];
             self.state = match (self.state, b) {
                 (State::Ground, 0x1b) => State::Escape,
                 (State::Ground, _) => State::Ground,

@@ -11,7 +11,7 @@ use crate::attention::{ActivityState, Source};
 use crate::supervisor::task::TaskRecord;
 use crate::supervisor::{Command, Level};
 
-/// A new permission request: told like a task that starts waiting.
+/// A new permission request (its task's hook says it waits, which alerts).
 pub(super) fn on_approval(state: &mut State, pending: PendingApproval) {
     if !state.approvals.iter().any(|a| a.token == pending.token) {
         state.approvals.push(pending);
@@ -70,10 +70,7 @@ pub(super) fn toggle_first(state: &mut State) {
 
 /// What changed between a task's old record and its new one that is worth
 /// telling: it began waiting, its agent said its turn is over, it ended.
-pub(super) fn on_task_update(state: &mut State, old: Option<&TaskRecord>, new: &TaskRecord) {
-    let Some(old) = old else {
-        return;
-    };
+pub(super) fn on_task_update(state: &mut State, old: &TaskRecord, new: &TaskRecord) {
     let notify = &state.settings.notify;
     let was = old.live_activity().map(|a| a.state);
     let (event, reason) = match (new.live_activity(), new.state.is_live()) {

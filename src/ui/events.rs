@@ -35,15 +35,19 @@ pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect
                 Some(i) => {
                     let new = (*record).clone();
                     let old = std::mem::replace(&mut state.tasks[i], *record);
-                    attention::on_task_update(state, Some(&old), &new);
+                    attention::on_task_update(state, &old, &new);
+                    // Only whether it needs its user can move it.
+                    if state.attention_first {
+                        state.sort_tasks();
+                    }
                 }
                 None => {
                     // A new task: show it.
                     state.selected_task = Some(record.id);
                     state.tasks.push(*record);
+                    state.sort_tasks();
                 }
             }
-            state.sort_tasks();
         }
         Event::Output { .. } | Event::Dispatched { .. } => {}
         Event::Approval(pending) => attention::on_approval(state, pending),

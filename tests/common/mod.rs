@@ -114,6 +114,19 @@ impl Sandbox {
         std::fs::write(self.fd_home().join("config/config.toml"), config).unwrap();
     }
 
+    /// Task `id` as `flightdeck ls --json` shows it.
+    pub fn task_json(&self, id: u64) -> serde_json::Value {
+        let (_, out, _) = self.cli(&["ls", "--json"]);
+        let tasks: serde_json::Value = serde_json::from_str(&out).unwrap();
+        tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no task #{id} in {out}"))
+    }
+
     pub fn tasks_json(&self) -> serde_json::Value {
         let text = std::fs::read_to_string(self.fd_home().join("state/tasks.json")).unwrap();
         serde_json::from_str(&text).unwrap()
