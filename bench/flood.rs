@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use flightdeck::supervisor::task::TaskState;
+use flightdeck::protocol::task::TaskState;
 
 use crate::Ctx;
 use crate::harness::{

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use flightdeck::supervisor::task::TaskRecord;
+use flightdeck::protocol::task::TaskRecord;
 
 use crate::Ctx;
 use crate::harness::{PtyProc, Res, Sandbox, WAIT};
@@ -67,7 +67,7 @@ fn startup(ctx: &Ctx, report: &mut Report) -> Res<()> {
 fn write_state(sandbox: &Sandbox, n: usize) -> Res<()> {
     let paths = sandbox.paths();
     std::fs::create_dir_all(paths.logs_dir()).map_err(|e| e.to_string())?;
-    let now = flightdeck::supervisor::task::now_ms();
+    let now = flightdeck::clock::now_ms();
     let mut records = Vec::new();
     for id in 1..=n as u64 {
         let log = paths.logs_dir().join(format!("task-{id}.log"));

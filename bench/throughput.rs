@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use flightdeck::supervisor::task::TaskState;
+use flightdeck::protocol::task::TaskState;
 use portable_pty::CommandBuilder;
 
 use crate::Ctx;

@@ -5,7 +5,7 @@ use crate::catalog::{Agent, RunMode, check_prompt};
 use crate::config::Project;
 use crate::host::PtySize;
 use crate::probe::HostProbe;
-use crate::supervisor::{DispatchRequest, WorkspaceChoice};
+use crate::protocol::{DispatchRequest, WorkspaceChoice};
 
 pub struct TaskSpec<'a> {
     pub project: &'a Project,

@@ -17,6 +17,7 @@ pub mod memory;
 pub mod paths;
 pub mod private;
 pub mod probe;
+pub mod protocol;
 pub mod shell;
 pub mod store;
 pub mod supervisor;

@@ -168,7 +168,7 @@ fn a_frozen_client_does_not_slow_an_agent() {
     // A client that says hello, watches the task, then never reads again.
     let mut frozen = UnixStream::connect(socket(&sandbox)).unwrap();
     frozen
-        .write_all(&hello(flightdeck::daemon::protocol::PROTOCOL))
+        .write_all(&hello(flightdeck::protocol::wire::PROTOCOL))
         .unwrap();
     let watch =
         format!(r#"{{"Watch":[{{"id":{id},"scroll":0,"size":{{"rows":40,"cols":120}}}}]}}"#);

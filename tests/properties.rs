@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use flightdeck::config::Config;
-use flightdeck::daemon::protocol::{ClientMsg, Frame, ServerMsg, decode, encode};
 use flightdeck::git::parse_unified_diff;
 use flightdeck::host::PtySize;
+use flightdeck::protocol::wire::{ClientMsg, Frame, ServerMsg, decode, encode};
 use flightdeck::term::new_emulator;
 use proptest::prelude::*;
 

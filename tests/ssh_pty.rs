@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use common::fake_agent_bin;
 use common::sshd::{Fixture, block_on, eventually};
+use flightdeck::host::ExitInfo;
 use flightdeck::host::ssh::ConnState;
 use flightdeck::host::{Host, HostError, PtyProcess, PtySize, PtySpec, RunSpec, StopSignal};
-use flightdeck::supervisor::task::ExitInfo;
 
 const T: Duration = Duration::from_secs(20);
 

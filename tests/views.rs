@@ -8,7 +8,7 @@ use flightdeck::config::{Config, Project};
 use flightdeck::daemon::client::Frames;
 use flightdeck::host::PtySize;
 use flightdeck::probe::{AgentProbe, HostProbe};
-use flightdeck::supervisor::task::{TaskRecord, TaskState};
+use flightdeck::protocol::task::{TaskRecord, TaskState};
 use flightdeck::term::new_emulator;
 use flightdeck::ui::form::DispatchForm;
 use flightdeck::ui::state::{Focus, Modal, ProjectStatus, State, View};

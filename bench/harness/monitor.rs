@@ -6,8 +6,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use flightdeck::daemon::client::DaemonClient;
-use flightdeck::supervisor::Event;
-use flightdeck::supervisor::task::{TaskRecord, TaskState};
+use flightdeck::protocol::Event;
+use flightdeck::protocol::task::{TaskRecord, TaskState};
 
 use super::{Res, Sandbox, WAIT};
 

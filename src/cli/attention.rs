@@ -12,10 +12,11 @@ use crate::attention::approval::{
     ApprovalRequest, Decision, PendingApproval, claude_answer, claude_request,
 };
 use crate::attention::hooks::{APPROVAL_HOOK_TIMEOUT_SECS, HookReport, interpret};
+use crate::clock::now_ms;
 use crate::daemon::client::DaemonClient;
 use crate::paths::Paths;
-use crate::supervisor::task::{TaskId, TaskRecord, now_ms};
-use crate::supervisor::{Command, Event, SOCKET_ENV, TASK_ID_ENV};
+use crate::protocol::task::{TaskId, TaskRecord};
+use crate::protocol::{Command, Event, SOCKET_ENV, TASK_ID_ENV};
 
 /// A hook never holds its agent up longer than this, daemon or not.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(1);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::Failure;
 use super::tasks::{connect, snapshot};
 use crate::paths::Paths;
-use crate::supervisor::{Command, Event};
+use crate::protocol::{Command, Event};
 
 pub async fn status(paths: &Paths, json: bool) -> Result<(), Failure> {
     let pid = std::fs::read_to_string(paths.daemon_pid())

@@ -17,7 +17,7 @@ use color_eyre::Result;
 
 use crate::config::{Config, Project};
 use crate::paths::Paths;
-use crate::supervisor::task::TaskId;
+use crate::protocol::task::TaskId;
 
 /// A terminal dashboard for running AI coding agents.
 #[derive(Parser)]

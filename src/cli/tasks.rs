@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::Failure;
 use crate::catalog::{Catalog, RunMode};
+use crate::clock::{format_duration, now_ms};
 use crate::config::{Config, Project};
 use crate::daemon::client::{ConnectError, DaemonClient};
 use crate::dispatch::{self, TaskSpec};
@@ -12,9 +13,9 @@ use crate::git::{ApplyOutcome, FileDiff, Selection, Strategy};
 use crate::host::{LocalHost, PtySize};
 use crate::paths::Paths;
 use crate::probe::{self, HostProbe};
+use crate::protocol::task::{TaskId, TaskRecord, TaskState};
+use crate::protocol::{Command, Event, WorkspaceChoice};
 use crate::store;
-use crate::supervisor::task::{TaskId, TaskRecord, TaskState, format_duration, now_ms};
-use crate::supervisor::{Command, Event, WorkspaceChoice};
 
 type CliResult = Result<(), Failure>;
 
@@ -378,14 +379,14 @@ fn terminal_size() -> PtySize {
 /// log), without its trailing blank lines.
 async fn print_final_screen(client: &mut DaemonClient, id: TaskId) {
     let size = terminal_size();
-    client.watch(vec![crate::daemon::protocol::Watch {
+    client.watch(vec![crate::protocol::wire::Watch {
         id,
         scroll: 0,
         size,
     }]);
     let fresh = async {
-        while let Some(event) = client.events.recv().await {
-            if matches!(event, Event::Output { id: got } if got == id) {
+        while let Some(got) = client.frame_updates.recv().await {
+            if got == id {
                 return;
             }
         }

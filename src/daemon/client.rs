@@ -11,12 +11,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use super::protocol::{
+use crate::paths::Paths;
+use crate::protocol::task::TaskId;
+use crate::protocol::wire::{
     ClientMsg, Frame, Hello, PROTOCOL, ServerMsg, Watch, read_frame, write_frame,
 };
-use crate::paths::Paths;
-use crate::supervisor::task::TaskId;
-use crate::supervisor::{Command, Event, Level};
+use crate::protocol::{Command, Event, Level};
 use crate::term::ScreenFrame;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -58,6 +58,9 @@ pub enum ConnectError {
 pub struct DaemonClient {
     outgoing: UnboundedSender<ClientMsg>,
     pub events: UnboundedReceiver<Event>,
+    /// A watched task whose new frame is now in `frames`; client-side only,
+    /// so it is not an [`Event`].
+    pub frame_updates: UnboundedReceiver<TaskId>,
     pub frames: Frames,
 }
 
@@ -133,7 +136,7 @@ impl DaemonClient {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        use super::protocol::ProtocolError;
+        use crate::protocol::wire::ProtocolError;
         let other = |e: ProtocolError| match e {
             ProtocolError::Io(_) | ProtocolError::Closed => ConnectError::Vanished(e.to_string()),
             e => ConnectError::Other(e.to_string()),
@@ -162,6 +165,7 @@ impl DaemonClient {
 
         let (outgoing, mut outgoing_rx) = unbounded_channel::<ClientMsg>();
         let (events_tx, events) = unbounded_channel();
+        let (updates_tx, frame_updates) = unbounded_channel();
         let frames = Frames::default();
         tokio::spawn(async move {
             while let Some(message) = outgoing_rx.recv().await {
@@ -179,7 +183,7 @@ impl DaemonClient {
                 match read_frame::<ServerMsg, _>(&mut reader).await {
                     Ok(Frame::Screen { id, frame }) => {
                         store.insert(id, frame);
-                        let _ = events_tx.send(Event::Output { id });
+                        let _ = updates_tx.send(id);
                     }
                     Ok(Frame::Message(ServerMsg::Event(event))) => {
                         let _ = events_tx.send(event);
@@ -203,6 +207,7 @@ impl DaemonClient {
         Ok(DaemonClient {
             outgoing,
             events,
+            frame_updates,
             frames,
         })
     }

@@ -3,7 +3,6 @@
 //! and logs to a file.
 
 pub mod client;
-pub mod protocol;
 mod server;
 
 use std::fs::File;
@@ -21,7 +20,8 @@ use tokio::net::UnixListener;
 
 use crate::config::Config;
 use crate::paths::Paths;
-use crate::supervisor::{self, Settings, SupervisorConfig};
+use crate::protocol::Settings;
+use crate::supervisor::{self, SupervisorConfig};
 
 /// Starts `flightdeck daemon --detached` in the background and returns at
 /// once; the caller waits for the socket.
@@ -121,7 +121,7 @@ async fn serve(paths: Paths, config: Config) -> Result<()> {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
-        let _ = commands.send(supervisor::Command::Shutdown);
+        let _ = commands.send(crate::protocol::Command::Shutdown);
     });
     server::serve(listener, supervisor, idle_exit()).await;
     let _ = std::fs::remove_file(&socket);

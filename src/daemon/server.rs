@@ -18,14 +18,15 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::protocol::{
-    ClientMsg, Frame, Hello, PROTOCOL, ServerMsg, Watch, read_frame, write_frame,
-};
 use crate::attention::approval::PendingApproval;
 use crate::probe::HostProbe;
+use crate::protocol::task::{TaskId, TaskRecord};
+use crate::protocol::wire::{
+    ClientMsg, Frame, Hello, PROTOCOL, ServerMsg, Watch, read_frame, write_frame,
+};
+use crate::protocol::{Command, Event, HostInfo, Question, Settings};
 use crate::supervisor::screens::Watcher;
-use crate::supervisor::task::{TaskId, TaskRecord};
-use crate::supervisor::{Command, Event, HostInfo, Question, Screens, Settings, SupervisorHandle};
+use crate::supervisor::{Screens, SupervisorHandle};
 
 /// Events queued for one client before it counts as stuck and is dropped.
 const CLIENT_QUEUE: usize = 4096;
@@ -220,7 +221,7 @@ async fn refuse(stream: UnixStream, reason: String) {
 #[derive(Debug, thiserror::Error)]
 enum ClientError {
     #[error("{0}")]
-    Protocol(#[from] super::protocol::ProtocolError),
+    Protocol(#[from] crate::protocol::wire::ProtocolError),
     #[error("{0}")]
     Handshake(String),
 }

@@ -5,17 +5,14 @@
 //! asked through clients ([`DaemonPrompter`]).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
-use super::Event;
 use crate::config::HostConfig;
 use crate::host::local::LOCAL;
 use crate::host::ssh::{
@@ -23,81 +20,23 @@ use crate::host::ssh::{
     SshEnv, SshHost, SshPrompter, SshTarget,
 };
 use crate::host::{Host, LocalHost};
+use crate::protocol::{Answer, Event, HostInfo, HostState, Question};
 
 /// A question waits this long for someone to answer it, then counts as "no".
 const PROMPT_TIMEOUT: Duration = Duration::from_secs(300);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum HostState {
-    Local,
-    /// Not connected yet (connects on first use).
-    Idle,
-    Connecting,
-    Connected {
-        rtt_ms: u64,
-    },
-    Failed {
-        error: String,
-    },
-}
-
-impl HostState {
-    fn of(state: &ConnState) -> Self {
-        match state {
-            ConnState::Disconnected => HostState::Idle,
-            ConnState::Connecting => HostState::Connecting,
-            ConnState::Connected { rtt } => HostState::Connected {
-                rtt_ms: rtt.as_millis() as u64,
-            },
-            ConnState::Failed(error) => HostState::Failed {
-                error: error.clone(),
-            },
-        }
+/// How a host's connection state is reported to clients.
+fn host_state(state: &ConnState) -> HostState {
+    match state {
+        ConnState::Disconnected => HostState::Idle,
+        ConnState::Connecting => HostState::Connecting,
+        ConnState::Connected { rtt } => HostState::Connected {
+            rtt_ms: rtt.as_millis() as u64,
+        },
+        ConnState::Failed(error) => HostState::Failed {
+            error: error.clone(),
+        },
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HostInfo {
-    pub name: String,
-    /// "user@host:port", or "this machine".
-    pub destination: String,
-    /// In flightdeck's config (probed with the others); else only in `~/.ssh/config`.
-    pub configured: bool,
-    pub state: HostState,
-}
-
-/// A secret typed by the user. Never printed: `Debug` shows nothing of it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(…)")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Question {
-    TrustHostKey {
-        alias: String,
-        host: String,
-        key_type: String,
-        fingerprint: String,
-        known_hosts_file: PathBuf,
-    },
-    Passphrase {
-        alias: String,
-        key: PathBuf,
-        attempt: u32,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Answer {
-    Yes,
-    No,
-    Passphrase(Secret),
 }
 
 /// Asks clients, and waits for the first answer.
@@ -245,7 +184,7 @@ impl HostRegistry {
         let name = name.to_string();
         tokio::spawn(async move {
             loop {
-                let state = HostState::of(&states.borrow_and_update());
+                let state = host_state(&states.borrow_and_update());
                 let update = Event::HostState {
                     name: name.clone(),
                     state,
@@ -274,7 +213,7 @@ impl HostRegistry {
             let state = self
                 .ssh
                 .get(&alias)
-                .map_or(HostState::Idle, |h| HostState::of(&h.state().borrow()));
+                .map_or(HostState::Idle, |h| host_state(&h.state().borrow()));
             hosts.push(HostInfo {
                 configured: self.configured.contains(&alias),
                 name: alias,

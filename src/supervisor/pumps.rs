@@ -11,7 +11,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::screens::TaskScreen;
 use super::service::Internal;
-use super::task::{ExitInfo, TaskId, now_ms};
+use crate::clock::now_ms;
+use crate::host::ExitInfo;
+use crate::protocol::task::TaskId;
 use crate::term::TermSignal;
 
 /// A read shorter than this means the agent paused: flush the log.

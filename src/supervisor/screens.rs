@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use tokio::sync::Notify;
 
 use super::history::{LIVE_HISTORY, LogHistory, REPLAY_BYTES, read_tail, read_tail_upto};
-use super::task::TaskId;
 use crate::host::PtySize;
+use crate::protocol::task::TaskId;
 use crate::term::new_emulator;
 use crate::term::{Emulator, ScreenFrame};
 use std::path::Path;

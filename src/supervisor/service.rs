@@ -14,23 +14,23 @@ mod admin;
 mod approvals;
 mod attention;
 
-pub use attention::SOCKET_ENV;
 mod restore;
 mod workspace;
 
+use super::SupervisorConfig;
 use super::hosts::{DaemonPrompter, HostRegistry};
 use super::pumps;
 use super::screens::{Screens, TaskScreen};
-use super::task::{ExitInfo, TaskEvent, TaskId, TaskRecord, TaskState, Workspace, now_ms};
-use super::{Command, DispatchRequest, Event, Level, SupervisorConfig, WorkspaceChoice};
+use crate::clock::now_ms;
 use crate::git::Worktree;
+use crate::host::ExitInfo;
 use crate::host::local::LOCAL;
 use crate::host::{Keeper, PtyControl, PtyProcess, PtySize, StopSignal};
 use crate::probe::HostProbe;
+use crate::protocol::task::{TaskEvent, TaskId, TaskRecord, TaskState, Workspace};
+use crate::protocol::{Command, DispatchRequest, Event, Level, TASK_ID_ENV, WorkspaceChoice};
 use restore::RecordSaver;
 
-/// Set in every task's environment to the task's id.
-pub const TASK_ID_ENV: &str = "FLIGHTDECK_TASK_ID";
 /// How long a task's end waits for its last output to be read.
 const DRAIN_WAIT: Duration = Duration::from_secs(2);
 /// After SIGKILL, how long shutdown waits for processes to be reaped.

@@ -5,9 +5,9 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::state::{Alert, ProjectStatus};
 use crate::config::{HostConfig, Project};
-use crate::daemon::protocol::Watch;
-use crate::supervisor::task::TaskId;
-use crate::supervisor::{Command, Event};
+use crate::protocol::task::TaskId;
+use crate::protocol::wire::Watch;
+use crate::protocol::{Command, Event};
 
 #[derive(Debug)]
 pub enum Action {

@@ -23,11 +23,11 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use super::tty::{self, Tui};
 use super::view::theme;
 use crate::daemon::client::{DaemonClient, Frames};
-use crate::daemon::protocol::Watch;
 use crate::host::PtySize;
 use crate::keymap::Key;
-use crate::supervisor::task::TaskId;
-use crate::supervisor::{Command, Event};
+use crate::protocol::task::TaskId;
+use crate::protocol::wire::Watch;
+use crate::protocol::{Command, Event};
 use crate::term::InputModes;
 use crate::term::ScreenFrame;
 
@@ -81,16 +81,17 @@ pub async fn run(
                     break;
                 }
             }
+            Some(changed) = client.frame_updates.recv() => {
+                if changed == id {
+                    draw(terminal, &client.frames, id, hint.then_some(label.as_str()), &mut mirror)?;
+                }
+            }
             event = client.events.recv() => {
                 let Some(event) = event else {
                     outcome.reason = Some("lost the daemon".into());
                     break;
                 };
                 match &event {
-                    Event::Output { id: changed } if *changed == id => {
-                        draw(terminal, &client.frames, id, hint.then_some(label.as_str()), &mut mirror)?;
-                        continue;
-                    }
                     Event::Task(record) if record.id == id && !record.state.is_live() => {
                         outcome.reason = Some(format!("task #{id} {}", record.state.label()));
                         outcome.events.push(event);

@@ -8,8 +8,8 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::attention::approval::{Decision, PendingApproval};
 use crate::attention::{ActivityState, Source};
-use crate::supervisor::task::TaskRecord;
-use crate::supervisor::{Command, Level};
+use crate::protocol::task::TaskRecord;
+use crate::protocol::{Command, Level};
 
 /// A new permission request (its task's hook says it waits, which alerts).
 pub(super) fn on_approval(state: &mut State, pending: PendingApproval) {
@@ -144,8 +144,8 @@ mod tests {
     use crate::attention::Activity;
     use crate::config::Config;
     use crate::daemon::client::Frames;
-    use crate::supervisor::Event;
-    use crate::supervisor::task::TaskState;
+    use crate::protocol::Event;
+    use crate::protocol::task::TaskState;
     use crate::ui::action::Action;
     use crate::ui::update::update;
     use ratatui::layout::Rect;

@@ -3,7 +3,7 @@
 use super::action::Effect;
 use super::state::State;
 use super::{attention, hosts_actions, review_actions};
-use crate::supervisor::{Event, Level};
+use crate::protocol::{Event, Level};
 
 pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
     match event {
@@ -49,7 +49,7 @@ pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect
                 }
             }
         }
-        Event::Output { .. } | Event::Dispatched { .. } => {}
+        Event::Dispatched { .. } => {}
         Event::Approval(pending) => attention::on_approval(state, pending),
         Event::ApprovalClosed {
             token,
@@ -85,7 +85,7 @@ pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect
 
 /// A dashboard attached to another machine's daemon works with that
 /// daemon's projects and agents, not its own config's.
-fn adopt_settings(state: &mut State, settings: crate::supervisor::Settings) {
+fn adopt_settings(state: &mut State, settings: crate::protocol::Settings) {
     state.project_status = vec![
         super::state::ProjectStatus {
             exists: true,

@@ -9,7 +9,7 @@ use ratatui_textarea::{TextArea, WrapMode};
 use crate::catalog::RunMode;
 use crate::dispatch::{self, TaskSpec};
 use crate::host::PtySize;
-use crate::supervisor::{DispatchRequest, WorkspaceChoice};
+use crate::protocol::{DispatchRequest, WorkspaceChoice};
 
 use super::state::State;
 
@@ -274,7 +274,7 @@ pub fn build_request(
 mod tests {
     use super::*;
     use crate::config::{Config, Project};
-    use crate::supervisor::task::{TaskRecord, TaskState};
+    use crate::protocol::task::{TaskRecord, TaskState};
     use ratatui::layout::Rect;
 
     #[test]

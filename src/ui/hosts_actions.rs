@@ -8,7 +8,7 @@ use super::action::Effect;
 use super::state::{Modal, Prompt, State};
 use crate::config::HostConfig;
 use crate::host::local::LOCAL;
-use crate::supervisor::{Answer, Command, Event, Level, Question, Secret};
+use crate::protocol::{Answer, Command, Event, Level, Question, Secret};
 
 /// Probes one host (or, with `None`, this machine and every configured one).
 pub fn probe(state: &mut State, host: Option<String>, effects: &mut Vec<Effect>) {

@@ -26,11 +26,11 @@ use crossterm::event::Event as TermEvent;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
+use crate::clock::now_ms;
 use crate::config::{Config, Project};
 use crate::daemon::client::DaemonClient;
 use crate::paths::Paths;
-use crate::supervisor::task::now_ms;
-use crate::supervisor::{Command, Event, Level, Settings};
+use crate::protocol::{Command, Level, Settings};
 use action::{Action, Effect};
 use state::{Modal, ProjectStatus, State};
 use tty::Tui;
@@ -168,12 +168,12 @@ impl App {
                     TermEvent::FocusGained => Action::Focus(true),
                     TermEvent::FocusLost => Action::Focus(false),
                 },
+                Some(id) = self.client.frame_updates.recv(), if self.connected => {
+                    // Only redraw for what is on screen.
+                    dirty |= self.state.visible_panes().iter().any(|(v, _)| *v == id);
+                    continue;
+                }
                 event = self.client.events.recv(), if self.connected => match event {
-                    Some(Event::Output { id }) => {
-                        // Only redraw for what is on screen.
-                        dirty |= self.state.visible_panes().iter().any(|(v, _)| *v == id);
-                        continue;
-                    }
                     Some(event) => Action::Supervisor(event),
                     None => {
                         self.connected = false;
@@ -223,9 +223,7 @@ impl App {
         self.state.sizes.remove(&id);
         self.state.watching.clear();
         for event in outcome.events {
-            if !matches!(event, Event::Output { .. }) {
-                self.perform_all(Action::Supervisor(event));
-            }
+            self.perform_all(Action::Supervisor(event));
         }
         let message = match outcome.reason {
             Some(reason) => format!("detached: {reason}"),
@@ -293,7 +291,7 @@ impl App {
 /// Returns why it ended, when not by the detach key.
 pub async fn attach_standalone(
     client: &mut DaemonClient,
-    id: crate::supervisor::task::TaskId,
+    id: crate::protocol::task::TaskId,
     detach_key: crate::keymap::Key,
 ) -> Result<Option<String>> {
     let mut terminal = tty::enter()?;

@@ -7,7 +7,7 @@ use super::action::Effect;
 use super::review::{Review, ReviewOutcome, view};
 use super::state::{Modal, State};
 use crate::git::ApplyOutcome;
-use crate::supervisor::{Command, Event, Level};
+use crate::protocol::{Command, Event, Level};
 
 pub fn open(state: &mut State, effects: &mut Vec<Effect>) {
     let Some(task) = state.selected_task() else {

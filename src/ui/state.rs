@@ -11,14 +11,14 @@ use super::review::Review;
 use crate::attention::approval::PendingApproval;
 use crate::catalog::{Agent, Catalog};
 use crate::config::{Config, Project, Settings};
-use crate::daemon::protocol::Watch;
 use crate::git::LossReport;
 use crate::host::PtySize;
 use crate::host::local::LOCAL;
 use crate::keymap::Keymap;
 use crate::probe::{AgentProbe, HostProbe};
-use crate::supervisor::task::{TaskId, TaskRecord};
-use crate::supervisor::{HostInfo, HostState, Level, Question};
+use crate::protocol::task::{TaskId, TaskRecord};
+use crate::protocol::wire::Watch;
+use crate::protocol::{HostInfo, HostState, Level, Question};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {

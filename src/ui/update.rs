@@ -11,11 +11,11 @@ use super::layout;
 use super::state::{Focus, Modal, State, View};
 use super::{attention, events, hosts_actions, mouse, review_actions};
 use crate::daemon::client::Frames;
-use crate::daemon::protocol::Watch;
 use crate::host::PtySize;
 use crate::keymap::Command as Key;
-use crate::supervisor::task::TaskId;
-use crate::supervisor::{Command, Level};
+use crate::protocol::task::TaskId;
+use crate::protocol::wire::Watch;
+use crate::protocol::{Command, Level};
 
 /// How long a notice stays in the status bar.
 const NOTICE_MS: u64 = 6_000;
@@ -362,8 +362,8 @@ fn sync_panes(state: &mut State, effects: &mut Vec<Effect>) {
 mod tests {
     use super::*;
     use crate::config::{Config, Project};
-    use crate::supervisor::Event;
-    use crate::supervisor::task::{TaskRecord, TaskState};
+    use crate::protocol::Event;
+    use crate::protocol::task::{TaskRecord, TaskState};
     use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
     fn state() -> State {

@@ -6,9 +6,9 @@ use super::{Internal, SHUTDOWN_SLACK, Supervisor};
 use crate::host::PtySize;
 use crate::host::local::LOCAL;
 use crate::probe::{self, HostProbe};
+use crate::protocol::task::{TaskId, TaskRecord};
+use crate::protocol::{DispatchRequest, Event, Level, WorkspaceChoice};
 use crate::supervisor::screens::TaskScreen;
-use crate::supervisor::task::{TaskId, TaskRecord};
-use crate::supervisor::{DispatchRequest, Event, Level, WorkspaceChoice};
 
 impl Supervisor {
     pub(super) fn replay(&mut self, id: TaskId, size: PtySize) {

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{Internal, Supervisor};
 use crate::attention::approval::{ApprovalRequest, Decision, PendingApproval};
-use crate::supervisor::task::{TaskId, now_ms};
-use crate::supervisor::{Event, Level};
+use crate::clock::now_ms;
+use crate::protocol::task::TaskId;
+use crate::protocol::{Event, Level};
 
 /// The supervisor's approvals: those open, who can answer, and the tools a
 /// user allowed for the rest of a task.

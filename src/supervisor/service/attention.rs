@@ -8,16 +8,14 @@ use std::time::Duration;
 use super::Supervisor;
 use crate::attention::hooks::{HookReport, wiring};
 use crate::attention::{ScreenRules, Tracker};
-use crate::supervisor::DispatchRequest;
-use crate::supervisor::task::{TaskId, now_ms};
+use crate::clock::now_ms;
+use crate::protocol::task::TaskId;
+use crate::protocol::{DispatchRequest, SOCKET_ENV};
 use crate::term::TermSignal;
 
 /// How often activity is decided: quick enough that a screen rule shows
 /// within a quarter second, and a tick costs nothing for quiet tasks.
 pub const TICK: Duration = Duration::from_millis(250);
-
-/// Set in a task's environment: the daemon socket its hooks report to.
-pub const SOCKET_ENV: &str = "FLIGHTDECK_SOCKET";
 
 impl Supervisor {
     /// Wires the agent's hooks into `request` when it has them and its host
@@ -160,7 +158,7 @@ impl Supervisor {
         if let Some(record) = self.records.get(&id) {
             let _ = self
                 .events
-                .send(crate::supervisor::Event::Task(Box::new(record.clone())));
+                .send(crate::protocol::Event::Task(Box::new(record.clone())));
         }
     }
 }

@@ -9,18 +9,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
-use super::{Internal, SHUTDOWN_SLACK, Supervisor, TASK_ID_ENV};
+use super::{Internal, SHUTDOWN_SLACK, Supervisor};
+use crate::clock::now_ms;
+use crate::host::ExitInfo;
 use crate::host::PtyProcess;
 use crate::host::PtySize;
 use crate::host::local::LOCAL;
 use crate::host::shim::Hello;
 use crate::paths::Paths;
+use crate::protocol::TASK_ID_ENV;
+use crate::protocol::task::{INTERRUPTED_START, TaskEvent, TaskId, TaskRecord, TaskState};
+use crate::protocol::{Event, Level};
 use crate::store;
 use crate::supervisor::screens::TaskScreen;
-use crate::supervisor::task::{
-    ExitInfo, INTERRUPTED_START, TaskEvent, TaskId, TaskRecord, TaskState, now_ms,
-};
-use crate::supervisor::{Event, Level};
 use std::time::Duration;
 
 impl Supervisor {

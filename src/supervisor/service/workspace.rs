@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Internal, Supervisor};
+use crate::clock::now_ms;
 use crate::git::{
     self, AppliedStatus, ApplyOutcome, ApplyRequest, DiffStat, FileDiff, LossReport, Selection,
     Strategy, Worktree, WorktreeRequest,
 };
 use crate::host::{Host, Keeper, PtyProcess, PtySpec};
-use crate::supervisor::task::{Applied, TaskId, TaskRecord, now_ms};
-use crate::supervisor::{DispatchRequest, Event, Level, WorkspaceChoice};
+use crate::protocol::task::{Applied, TaskId, TaskRecord};
+use crate::protocol::{DispatchRequest, Event, Level, WorkspaceChoice};
 
 /// How often live tasks that printed something get their diff refreshed.
 /// Quiet tasks are not diffed at all (git costs processes, and a hundred

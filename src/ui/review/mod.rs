@@ -11,7 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
 use crate::git::{FileDiff, Selection, Strategy};
-use crate::supervisor::task::TaskId;
+use crate::protocol::task::TaskId;
 
 /// One line of the rendered diff of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,8 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use super::theme;
 use crate::attention::ActivityState;
 use crate::attention::approval::PendingApproval;
-use crate::supervisor::task::{TaskRecord, format_duration};
+use crate::clock::format_duration;
+use crate::protocol::task::TaskRecord;
 
 const KEYS: &[(&str, &str)] = &[
     ("1", "allow"),

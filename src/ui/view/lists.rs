@@ -8,8 +8,9 @@ use ratatui::widgets::{Block, List, ListItem, ListState};
 
 use super::theme;
 use crate::attention::ActivityState;
-use crate::supervisor::HostState;
-use crate::supervisor::task::{Applied, TaskState, Workspace, format_duration};
+use crate::clock::format_duration;
+use crate::protocol::HostState;
+use crate::protocol::task::{Applied, TaskState, Workspace};
 use crate::ui::layout;
 use crate::ui::state::{Focus, State};
 

@@ -16,7 +16,7 @@ use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
 use super::state::{Focus, Modal, State, View};
 use crate::daemon::client::Frames;
 use crate::keymap::Command;
-use crate::supervisor::Level;
+use crate::protocol::Level;
 
 const YES_NO: &[(&str, &str)] = &[("y", "yes"), ("n", "no")];
 

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::theme;
-use crate::supervisor::Question;
+use crate::protocol::Question;
 use crate::ui::form::{DispatchForm, Field};
 use crate::ui::layout;
 use crate::ui::state::{Prompt, State};

@@ -7,8 +7,9 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme;
 use crate::attention::Source;
+use crate::clock::format_duration;
 use crate::daemon::client::Frames;
-use crate::supervisor::task::{TaskRecord, TaskState, format_duration};
+use crate::protocol::task::{TaskRecord, TaskState};
 use crate::ui::layout;
 use crate::ui::state::State;
 

@@ -3,7 +3,7 @@
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::attention::ActivityState;
-use crate::supervisor::task::{TaskRecord, TaskState};
+use crate::protocol::task::{TaskRecord, TaskState};
 
 pub const ACCENT: Color = Color::Cyan;
 

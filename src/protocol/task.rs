@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::attention::Activity;
 use crate::catalog::RunMode;
 use crate::git::{DiffStat, Worktree};
-// How a process ended is the host's to say; a task's clock is the wall clock.
-pub use crate::clock::{format_duration, now_ms};
-pub use crate::host::ExitInfo;
+use crate::host::ExitInfo;
 
 pub type TaskId = u64;
 
@@ -236,6 +234,7 @@ impl TaskRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::format_duration;
 
     fn record() -> TaskRecord {
         TaskRecord::sample(1, TaskState::Starting)

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::host::PtySize;
-use crate::supervisor::task::TaskId;
-use crate::supervisor::{Command, Event};
+use crate::protocol::task::TaskId;
+use crate::protocol::{Command, Event};
 use crate::term::ScreenFrame;
 
 /// Bumped whenever a message changes shape.
