@@ -309,7 +309,8 @@ impl Lab {
             let _in_runtime = ctx.rt.enter();
             let (events, _events_rx) = tokio::sync::mpsc::unbounded_channel();
             let context = SshContext::new(env.clone(), Arc::new(RefusingPrompter));
-            let mut registry = HostRegistry::new(context, events);
+            let mut registry =
+                HostRegistry::new(context, flightdeck::host::LocalHost::default(), events);
             registry.configure(&configs);
             let hosts = self
                 .hosts

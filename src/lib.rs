@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod dispatch;
 pub mod fault;
+pub mod framing;
 pub mod git;
 pub mod host;
 pub mod keymap;

@@ -310,7 +310,7 @@ fn keepers_are_the_small_binary_and_flightdeck_shim_stands_in_without_it() {
     let agent = agent_pid(&sandbox, &lone, second);
     assert_eq!(
         cmdline(parent_of(agent)),
-        [lone.display().to_string(), "shim".into()]
+        [lone.display().to_string(), "keeper".into()]
     );
     // It keeps the agent through a daemon killed hard, like the small one.
     kill(

@@ -37,7 +37,7 @@ impl Remote {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             size: PtySize { rows: 24, cols: 80 },
-            keeper: None,
+            keep: None,
         };
         let process: PtyProcess = block_on(f.host.spawn_pty(spec)).expect("spawn remote pty");
         let output = Arc::new(Mutex::new(Vec::new()));
@@ -260,7 +260,7 @@ fn missing_directory_or_program_fails_the_spawn_clearly() {
         cwd: cwd.into(),
         env: vec![],
         size: PtySize { rows: 24, cols: 80 },
-        keeper: None,
+        keep: None,
     };
     let e = block_on(f.host.spawn_pty(spec("true", "/no/such/project")))
         .err()

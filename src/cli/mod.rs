@@ -154,7 +154,7 @@ enum Cmd {
     Proxy,
     /// Keep one task's PTY (started by the daemon).
     #[command(hide = true)]
-    Shim,
+    Keeper,
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
@@ -221,7 +221,7 @@ pub fn main() -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let paths = Paths::discover()?;
-    if !matches!(cli.command, Some(Cmd::Shim)) {
+    if !matches!(cli.command, Some(Cmd::Keeper)) {
         tighten_existing(&paths);
     }
     let mut config = Config::load(&paths.config_file())?;
@@ -254,8 +254,8 @@ pub fn main() -> Result<ExitCode> {
             Ok(())
         }
         Some(Cmd::Proxy) => runtime()?.block_on(remote::proxy(&paths)),
-        Some(Cmd::Shim) => {
-            crate::host::shim::run_keeper()?;
+        Some(Cmd::Keeper) => {
+            crate::host::keeper::process::run()?;
             Ok(())
         }
         Some(Cmd::Daemon {

@@ -68,7 +68,7 @@ pub fn host(config: &Config, name: &str) -> Result<Arc<SshHost>, Failure> {
     let prompter = Arc::new(TerminalPrompter::default());
     let context = SshContext::new(SshEnv::from_process(), prompter);
     let (events, _ignored) = tokio::sync::mpsc::unbounded_channel();
-    let mut registry = HostRegistry::new(context, events);
+    let mut registry = HostRegistry::new(context, crate::host::LocalHost::default(), events);
     registry.configure(&config.hosts);
     registry.ssh_host(name).map_err(Failure::usage)
 }

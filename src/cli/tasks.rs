@@ -93,7 +93,8 @@ pub async fn probe(config: &Config, json: bool, only: Option<String>) -> CliResu
         crate::host::ssh::SshEnv::from_process(),
         std::sync::Arc::new(crate::host::ssh::RefusingPrompter),
     );
-    let mut registry = crate::supervisor::HostRegistry::new(context, events);
+    let mut registry =
+        crate::supervisor::HostRegistry::new(context, crate::host::LocalHost::default(), events);
     registry.configure(&config.hosts);
     let mut jobs = Vec::new();
     for name in &names {
@@ -302,7 +303,7 @@ async fn probe_one(agent: &crate::catalog::Agent) -> Result<HostProbe, Failure> 
         ..Default::default()
     })
     .map_err(Failure::failed)?;
-    Ok(probe::locate(&LocalHost, &one).await)
+    Ok(probe::locate(&LocalHost::default(), &one).await)
 }
 
 /// Has the daemon probe `host` (over its SSH connection) and waits for it.

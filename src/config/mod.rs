@@ -153,7 +153,7 @@ impl HostConfig {
         }
         let address =
             crate::host::ssh::parse_address(input).map_err(|e| format!("{input:?}: {e}"))?;
-        if address.host == crate::host::local::LOCAL {
+        if crate::host::local::is_local(address.host) {
             return Err(format!("{input:?} names no host"));
         }
         let plain = address.user.is_none() && address.port.is_none();
@@ -349,7 +349,7 @@ impl Config {
                 path: expand_home(&p.path),
                 setup: p.setup.filter(|s| !s.trim().is_empty()),
                 worktree: p.worktree.unwrap_or(true),
-                host: p.host.filter(|h| h != crate::host::local::LOCAL),
+                host: p.host.filter(|h| !crate::host::local::is_local(h)),
             });
         }
 
@@ -359,7 +359,7 @@ impl Config {
             let host = host.into_inner();
             let name = host.name.trim();
             if name.is_empty()
-                || name == crate::host::local::LOCAL
+                || crate::host::local::is_local(name)
                 || name.contains(char::is_whitespace)
             {
                 return Err(err_at(

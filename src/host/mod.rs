@@ -1,8 +1,10 @@
-//! The one interface to a machine that runs agents: the local host now, SSH
-//! hosts later. Probe, tasks and (later) git are written once against it.
+//! The one door to a place that runs agents: this machine ([`LocalHost`]),
+//! SSH hosts, and later containers and sandboxes. Probe, tasks and git are
+//! written once against [`Host`]; what differs between places (how a task
+//! outlives the daemon, where worktrees live) is a question the trait asks.
 
+pub mod keeper;
 pub mod local;
-pub mod shim;
 pub mod ssh;
 
 use std::io::{self, Read, Write};
@@ -24,6 +26,10 @@ pub struct ExitInfo {
 }
 
 pub use local::LocalHost;
+
+/// Set in every task's environment to the task's id: how its hooks name it,
+/// and how a host tells its processes from others once nothing holds them.
+pub const TASK_ID_ENV: &str = "FLIGHTDECK_TASK_ID";
 
 /// A command to run to completion, collecting its output.
 #[derive(Debug, Clone, Default)]
@@ -91,18 +97,43 @@ pub struct PtySpec {
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
     pub size: PtySize,
-    /// On this machine: hold the PTY in a keeper process of its own, so the
-    /// task outlives the daemon (see [`shim`]). Ignored by SSH hosts.
-    pub keeper: Option<Keeper>,
+    /// The task this PTY is for, for a host that can keep it running beyond
+    /// this daemon (this machine does, with a [`keeper`] process); `None`
+    /// for a PTY that may end with the daemon.
+    pub keep: Option<Keep>,
 }
 
-/// Where a task's keeper process listens and what it logs to.
+/// A task a host is asked to keep beyond the daemon, and find again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Keeper {
-    pub socket: PathBuf,
+pub struct Keep {
+    pub task: u64,
+    /// Where the host logs every byte the agent prints.
     pub log: PathBuf,
-    /// Opaque to the keeper: handed back to every daemon that attaches, so
-    /// a daemon that lost its state file can still tell what the task was.
+    /// Opaque to the host: handed back by [`Host::reattach`], so a daemon
+    /// that lost its state file can still tell what the task was.
+    pub meta: String,
+}
+
+/// What a host knows of a task it was asked to keep, after a daemon restart.
+pub enum Reattached {
+    /// Still there (or ended since): drive it from here on.
+    Running { process: PtyProcess, kept: Kept },
+    /// It ended while no daemon was there; this is how.
+    Ended(ExitInfo),
+    /// Nothing kept it.
+    Gone,
+}
+
+/// What the host kept for a task.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub pid: u32,
+    /// Bytes in the task's log when the new stream starts: the screen is
+    /// the log up to here, then the stream.
+    pub log_len: u64,
+    /// The agent already ended (while no daemon was attached).
+    pub exit: Option<ExitInfo>,
+    /// [`Keep::meta`], as given at spawn.
     pub meta: String,
 }
 
@@ -143,6 +174,33 @@ pub trait Host: Send + Sync {
     /// daemon, where they can reach its socket; `None` elsewhere (the
     /// screen and terminal signals still tell there).
     fn hook_program(&self) -> Option<String> {
+        None
+    }
+    /// Where this host keeps task worktrees (one directory per project
+    /// below it).
+    async fn worktrees_dir(&self) -> Result<PathBuf, HostError>;
+    /// Finds task `task`, spawned with a [`Keep`] by an earlier daemon.
+    fn reattach(&self, task: u64) -> Reattached {
+        let _ = task;
+        Reattached::Gone
+    }
+    /// The tasks this host keeps now, whether this daemon knows them or not.
+    fn kept_tasks(&self) -> Vec<u64> {
+        Vec::new()
+    }
+    /// Whether the host holds word of how task `task` ended, that it keeps
+    /// until [`Host::forget_end`] (after the daemon saved that end).
+    fn holds_end(&self, task: u64) -> bool {
+        let _ = task;
+        false
+    }
+    fn forget_end(&self, task: u64) {
+        let _ = task;
+    }
+    /// A process of task `task` that outlived what kept it (`pid` as last
+    /// known), if it is still that task's: a control to stop it.
+    fn stray(&self, task: u64, pid: u32) -> Option<Arc<dyn PtyControl>> {
+        let _ = (task, pid);
         None
     }
 }

@@ -23,8 +23,7 @@ use task::{TaskId, TaskRecord};
 
 /// Set in a task's environment: the daemon socket its hooks report to.
 pub const SOCKET_ENV: &str = "FLIGHTDECK_SOCKET";
-/// Set in every task's environment to the task's id.
-pub const TASK_ID_ENV: &str = "FLIGHTDECK_TASK_ID";
+pub use crate::host::TASK_ID_ENV;
 
 /// Everything needed to start a task; the agent's argv is already resolved.
 #[derive(Debug, Clone, Serialize, Deserialize)]

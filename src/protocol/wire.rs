@@ -1,7 +1,5 @@
-//! The daemon's wire protocol: length-delimited frames over a Unix socket.
-//!
-//! A frame is a big-endian `u32` length, then that many bytes: a kind byte
-//! and its payload. Control messages are JSON (small, debuggable, and a
+//! The daemon's wire protocol: [`crate::framing`] frames over a Unix socket
+//! (or an SSH channel to `flightdeck proxy`). Control messages are JSON (small, debuggable, and a
 //! decoding error is just an error); task output and screen snapshots are
 //! binary, because they are most of the traffic.
 //!
@@ -9,7 +7,9 @@
 //! client and daemon of different versions can always tell each other so.
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+
+use crate::framing::{FrameError, frame as framed};
 
 use crate::host::PtySize;
 use crate::protocol::task::TaskId;
@@ -90,23 +90,28 @@ pub enum ProtocolError {
     Io(#[from] std::io::Error),
 }
 
-pub fn encode<T: Serialize>(frame: &Frame<T>) -> Vec<u8> {
-    let mut body = Vec::new();
-    match frame {
-        Frame::Message(msg) => {
-            body.push(KIND_JSON);
-            serde_json::to_writer(&mut body, msg).expect("messages serialize");
-        }
-        Frame::Screen { id, frame } => {
-            body.push(KIND_SCREEN);
-            body.extend_from_slice(&id.to_be_bytes());
-            body.extend_from_slice(&crate::term::frame::encode(frame));
+impl From<FrameError> for ProtocolError {
+    fn from(e: FrameError) -> Self {
+        match e {
+            FrameError::Closed => ProtocolError::Closed,
+            FrameError::TooLarge(n) => ProtocolError::TooLarge(n),
+            FrameError::Io(e) => ProtocolError::Io(e),
         }
     }
-    let mut out = Vec::with_capacity(body.len() + 4);
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    out.extend_from_slice(&body);
-    out
+}
+
+pub fn encode<T: Serialize>(frame: &Frame<T>) -> Vec<u8> {
+    match frame {
+        Frame::Message(msg) => framed(
+            KIND_JSON,
+            &serde_json::to_vec(msg).expect("messages serialize"),
+        ),
+        Frame::Screen { id, frame } => {
+            let mut payload = id.to_be_bytes().to_vec();
+            payload.extend_from_slice(&crate::term::frame::encode(frame));
+            framed(KIND_SCREEN, &payload)
+        }
+    }
 }
 
 /// Decodes one frame body (without its length prefix). Never panics.
@@ -140,20 +145,7 @@ where
     T: for<'de> Deserialize<'de>,
     R: AsyncRead + Unpin,
 {
-    let mut len = [0u8; 4];
-    match reader.read_exact(&mut len).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            return Err(ProtocolError::Closed);
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME {
-        return Err(ProtocolError::TooLarge(len));
-    }
-    let mut body = vec![0u8; len];
-    reader.read_exact(&mut body).await?;
+    let body = crate::framing::read_body(reader, MAX_FRAME).await?;
     decode(&body)
 }
 

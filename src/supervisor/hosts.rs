@@ -14,7 +14,6 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
 use crate::config::HostConfig;
-use crate::host::local::LOCAL;
 use crate::host::ssh::{
     ConnState, HostKeyQuestion, PassphraseQuestion, SshConfigFile, SshContext, SshDirectory,
     SshEnv, SshHost, SshPrompter, SshTarget,
@@ -113,13 +112,14 @@ pub struct HostRegistry {
 }
 
 impl HostRegistry {
-    pub fn new(context: SshContext, events: UnboundedSender<Event>) -> Self {
+    /// This machine as `local`, SSH hosts reached through `context`.
+    pub fn new(context: SshContext, local: LocalHost, events: UnboundedSender<Event>) -> Self {
         let file = SshConfigFile::load(&context.env).unwrap_or_else(|e| {
             tracing::warn!("~/.ssh/config: {e}");
             SshConfigFile::default()
         });
         HostRegistry {
-            local: Arc::new(LocalHost),
+            local: Arc::new(local),
             ssh: HashMap::new(),
             directory: SshDirectory::new(Vec::new(), file),
             configured: Vec::new(),
@@ -129,10 +129,10 @@ impl HostRegistry {
     }
 
     /// A registry with only this machine (tests, and when SSH is not wanted).
-    pub fn local_only(events: UnboundedSender<Event>) -> Self {
+    pub fn local_only(local: LocalHost, events: UnboundedSender<Event>) -> Self {
         let env = SshEnv::from_process();
         let prompter = DaemonPrompter::new(events.clone());
-        let mut registry = Self::new(SshContext::new(env, prompter), events);
+        let mut registry = Self::new(SshContext::new(env, prompter), local, events);
         registry.directory = SshDirectory::default();
         registry
     }
@@ -159,10 +159,16 @@ impl HostRegistry {
 
     /// The host called `name`, made (not connected) on first use.
     pub fn get(&mut self, name: &str) -> Result<Arc<dyn Host>, String> {
-        if name == LOCAL {
+        if name == self.local.name() {
             return Ok(self.local.clone());
         }
         Ok(self.ssh_host(name)? as Arc<dyn Host>)
+    }
+
+    /// This machine and every host made so far.
+    pub fn in_use(&self) -> Vec<Arc<dyn Host>> {
+        let ssh = self.ssh.values().map(|h| h.clone() as Arc<dyn Host>);
+        std::iter::once(self.local.clone()).chain(ssh).collect()
     }
 
     pub fn ssh_host(&mut self, name: &str) -> Result<Arc<SshHost>, String> {
@@ -199,7 +205,7 @@ impl HostRegistry {
     /// Every host a user can pick: this machine, flightdeck's, `~/.ssh/config`'s.
     pub fn list(&self) -> Vec<HostInfo> {
         let mut hosts = vec![HostInfo {
-            name: LOCAL.into(),
+            name: self.local.name().into(),
             destination: "this machine".into(),
             configured: true,
             state: HostState::Local,

@@ -10,6 +10,7 @@ mod service;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+use crate::host::LocalHost;
 use crate::host::ssh::{SshContext, SshEnv};
 use crate::paths::Paths;
 use crate::protocol::{Command, Event, Settings};
@@ -43,9 +44,15 @@ pub fn start(config: SupervisorConfig, ssh: Option<SshEnv>) -> SupervisorHandle 
     let (events_tx, events_rx) = unbounded_channel();
     let screens = Screens::default();
     let prompter = DaemonPrompter::new(events_tx.clone());
+    // Tasks here get keepers under the daemon's runtime directory.
+    let local = LocalHost::with_state(config.paths.clone());
     let hosts = match ssh {
-        Some(env) => HostRegistry::new(SshContext::new(env, prompter.clone()), events_tx.clone()),
-        None => HostRegistry::local_only(events_tx.clone()),
+        Some(env) => HostRegistry::new(
+            SshContext::new(env, prompter.clone()),
+            local,
+            events_tx.clone(),
+        ),
+        None => HostRegistry::local_only(local, events_tx.clone()),
     };
     let service = service::Supervisor::new(config, hosts, prompter, screens.clone(), events_tx);
     tokio::spawn(service.run(commands_rx));

@@ -24,8 +24,7 @@ use super::screens::{Screens, TaskScreen};
 use crate::clock::now_ms;
 use crate::git::Worktree;
 use crate::host::ExitInfo;
-use crate::host::local::LOCAL;
-use crate::host::{Keeper, PtyControl, PtyProcess, PtySize, StopSignal};
+use crate::host::{PtyControl, PtyProcess, PtySize, StopSignal};
 use crate::probe::HostProbe;
 use crate::protocol::task::{TaskEvent, TaskId, TaskRecord, TaskState, Workspace};
 use crate::protocol::{Command, DispatchRequest, Event, Level, TASK_ID_ENV, WorkspaceChoice};
@@ -324,15 +323,14 @@ impl Supervisor {
         self.update(id, TaskEvent::Exited(exit));
         // Saved before the keeper's exit file goes: that file is how the
         // end is known if this daemon dies now.
-        let exit_file = crate::host::shim::exit_file(&self.config.paths.keeper_socket(id));
-        if exit_file.exists() {
+        let host =
+            (self.records.get(&id)).and_then(|record| self.hosts.get(&record.host.clone()).ok());
+        if let Some(host) = host.filter(|host| host.holds_end(id)) {
             match self
                 .saver
                 .save_now(self.records.values().cloned().collect())
             {
-                Ok(()) => {
-                    let _ = std::fs::remove_file(&exit_file);
-                }
+                Ok(()) => host.forget_end(id),
                 Err(e) => self.notice(Level::Error, format!("cannot save task state: {e}")),
             }
         }
@@ -428,20 +426,11 @@ impl Supervisor {
             Ok(host) => host,
             Err(e) => return self.fail(id, e),
         };
-        let worktree_root = self.worktree_root(&request.project);
-        // On this machine a keeper process holds the PTY (and logs), so the
-        // task outlives this daemon.
-        let keeper = (request.host == LOCAL).then(|| Keeper {
-            socket: self.config.paths.keeper_socket(id),
-            log: self.records[&id].log_path.clone(),
-            meta: String::new(),
-        });
         let record = self.records[&id].clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
             let (worktree, result) =
-                workspace::prepare_and_spawn(host.as_ref(), record, request, worktree_root, keeper)
-                    .await;
+                workspace::prepare_and_spawn(host.as_ref(), record, request).await;
             let _ = tx.send(Internal::Spawned {
                 id,
                 worktree,
@@ -523,7 +512,7 @@ impl Supervisor {
             return;
         }
         match self.stray_agent(id) {
-            Some(pid) if self.update(id, TaskEvent::StrayFound) => self.stop_stray(id, pid),
+            Some(group) if self.update(id, TaskEvent::StrayFound) => self.stop_stray(id, group),
             // Nothing to stop: the record as it is is the answer.
             _ => {
                 if let Some(record) = self.records.get(&id) {

@@ -7,8 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::action::Effect;
 use super::state::{Modal, Prompt, State};
 use crate::config::HostConfig;
-use crate::host::local::LOCAL;
-use crate::protocol::{Answer, Command, Event, Level, Question, Secret};
+use crate::protocol::{Answer, Command, Event, HostState, Level, Question, Secret};
 
 /// Probes one host (or, with `None`, this machine and every configured one).
 pub fn probe(state: &mut State, host: Option<String>, effects: &mut Vec<Effect>) {
@@ -30,7 +29,8 @@ pub fn probe(state: &mut State, host: Option<String>, effects: &mut Vec<Effect>)
 
 pub fn connect(state: &mut State, effects: &mut Vec<Effect>) {
     let host = state.host().to_string();
-    if host == LOCAL {
+    let here = (state.hosts.iter()).any(|h| h.name == host && h.state == HostState::Local);
+    if here {
         return state.notify(Level::Info, "this machine needs no connection");
     }
     effects.push(Effect::Send(Command::Connect { host: host.clone() }));

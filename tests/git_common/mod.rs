@@ -41,10 +41,14 @@ impl Host for TestHost {
     async fn spawn_pty(&self, spec: PtySpec) -> Result<PtyProcess, HostError> {
         self.0.spawn_pty(spec).await
     }
+
+    async fn worktrees_dir(&self) -> Result<std::path::PathBuf, HostError> {
+        self.0.worktrees_dir().await
+    }
 }
 
 pub fn host() -> TestHost {
-    TestHost(LocalHost)
+    TestHost(LocalHost::default())
 }
 
 /// Runs git synchronously for test setup; panics with stderr on failure.

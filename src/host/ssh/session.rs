@@ -143,4 +143,20 @@ impl Host for SshHost {
             .await
             .map_err(join_error)?
     }
+
+    /// Under the remote user's `~/.local/share/flightdeck/worktrees`.
+    async fn worktrees_dir(&self) -> Result<std::path::PathBuf, HostError> {
+        let spec = RunSpec::new(
+            ["sh", "-c", "printf '%s' \"$HOME\""],
+            std::time::Duration::from_secs(30),
+        );
+        let out = self.run(spec).await?;
+        let home = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !home.starts_with('/') {
+            return Err(HostError::Io(std::io::Error::other(format!(
+                "it reports no usable $HOME ({home:?})"
+            ))));
+        }
+        Ok(std::path::PathBuf::from(home).join(".local/share/flightdeck/worktrees"))
+    }
 }

@@ -11,13 +11,8 @@ use tokio::sync::watch;
 
 use super::{Internal, SHUTDOWN_SLACK, Supervisor};
 use crate::clock::now_ms;
-use crate::host::ExitInfo;
-use crate::host::PtyProcess;
-use crate::host::PtySize;
-use crate::host::local::LOCAL;
-use crate::host::shim::Hello;
+use crate::host::{ExitInfo, Kept, PtyControl, PtyProcess, PtySize, Reattached, StopSignal};
 use crate::paths::Paths;
-use crate::protocol::TASK_ID_ENV;
 use crate::protocol::task::{INTERRUPTED_START, TaskEvent, TaskId, TaskRecord, TaskState};
 use crate::protocol::{Event, Level};
 use crate::store;
@@ -36,10 +31,15 @@ impl Supervisor {
         if let Err(e) = self.saver.save_now(records) {
             return self.notice(Level::Error, format!("cannot save task state: {e}"));
         }
-        // Ends learnt from keepers' exit files are saved: the files can go.
-        for record in self.records.values().filter(|r| !r.state.is_live()) {
-            let socket = self.config.paths.keeper_socket(record.id);
-            let _ = std::fs::remove_file(crate::host::shim::exit_file(&socket));
+        // Ends learnt from what hosts kept are saved: they can forget them.
+        let ended: Vec<(TaskId, String)> = (self.records.values())
+            .filter(|r| !r.state.is_live())
+            .map(|r| (r.id, r.host.clone()))
+            .collect();
+        for (id, host) in ended {
+            if let Ok(host) = self.hosts.get(&host) {
+                host.forget_end(id);
+            }
         }
     }
 
@@ -77,14 +77,15 @@ impl Supervisor {
     /// keeper if it still runs, take its exit status if it ended meanwhile,
     /// else it is honestly lost.
     fn readopt(&mut self, id: TaskId, now: u64) {
-        let socket = self.config.paths.keeper_socket(id);
-        let local = self.records[&id].host == LOCAL;
-        if local && let Ok((process, hello)) = crate::host::shim::attach(&socket) {
-            return self.adopt(id, process, hello, now);
-        }
-        let exit = std::fs::read(crate::host::shim::exit_file(&socket))
-            .ok()
-            .and_then(|json| serde_json::from_slice::<ExitInfo>(&json).ok());
+        let found = match self.hosts.get(&self.records[&id].host.clone()) {
+            Ok(host) => host.reattach(id),
+            Err(_) => Reattached::Gone,
+        };
+        let exit = match found {
+            Reattached::Running { process, kept } => return self.adopt(id, process, kept, now),
+            Reattached::Ended(exit) => Some(exit),
+            Reattached::Gone => None,
+        };
         let record = self.records.get_mut(&id).expect("inserted");
         match exit {
             // It ended while no daemon was there; its keeper left word.
@@ -107,20 +108,24 @@ impl Supervisor {
     /// daemon gave it, so the task is known again instead of running on
     /// unseen.
     fn adopt_strays(&mut self) {
-        let strays: Vec<TaskId> = (self.config.paths.keeper_ids().into_iter())
-            .filter(|id| !self.records.contains_key(id))
-            .collect();
         let now = now_ms();
-        for id in strays {
-            let socket = self.config.paths.keeper_socket(id);
-            let Ok((process, hello)) = crate::host::shim::attach(&socket) else {
+        let kept = (self.hosts.in_use().into_iter()).flat_map(|host| {
+            host.kept_tasks()
+                .into_iter()
+                .map(move |id| (id, host.clone()))
+        });
+        let strays: Vec<_> = kept
+            .filter(|(id, _)| !self.records.contains_key(id))
+            .collect();
+        for (id, host) in strays {
+            let Reattached::Running { process, kept } = host.reattach(id) else {
                 continue;
             };
-            match serde_json::from_str::<TaskRecord>(&hello.meta) {
+            match serde_json::from_str::<TaskRecord>(&kept.meta) {
                 Ok(record) if record.id == id => {
                     self.next_id = self.next_id.max(id + 1);
                     self.records.insert(id, record);
-                    self.adopt(id, process, hello, now);
+                    self.adopt(id, process, kept, now);
                     tracing::warn!(
                         task = id,
                         "recovered from its keeper: the state file did not list it"
@@ -130,17 +135,13 @@ impl Supervisor {
                         format!("task #{id} was missing from the saved state; recovered it from its keeper"),
                     );
                 }
-                _ => tracing::warn!(
-                    task = id,
-                    "a keeper at {} has no readable record; leaving it",
-                    socket.display()
-                ),
+                _ => tracing::warn!(task = id, "a kept task has no readable record; leaving it"),
             }
         }
     }
 
     /// Takes over a running (or meanwhile ended) task from its keeper.
-    fn adopt(&mut self, id: TaskId, process: PtyProcess, hello: Hello, now: u64) {
+    fn adopt(&mut self, id: TaskId, process: PtyProcess, hello: Kept, now: u64) {
         {
             let record = &self.records[&id];
             let depth = self.config.settings.scrollback_lines;
@@ -177,28 +178,25 @@ impl Supervisor {
     /// The agent of a lost task that outlived its keeper (an agent that
     /// ignores SIGHUP does): its pid, if that process is still this task's
     /// — its environment names the task — and ours.
-    pub(super) fn stray_agent(&self, id: TaskId) -> Option<u32> {
+    pub(super) fn stray_agent(&mut self, id: TaskId) -> Option<Arc<dyn PtyControl>> {
         let record = self.records.get(&id)?;
-        // Keepers, and so strays, exist only on this machine.
-        if record.state != TaskState::Lost || record.host != LOCAL {
+        if record.state != TaskState::Lost {
             return None;
         }
         let pid = record.pid?;
-        crate::host::local::process_has_env(pid, &format!("{TASK_ID_ENV}={id}")).then_some(pid)
+        self.hosts.get(&record.host.clone()).ok()?.stray(id, pid)
     }
 
     /// TERM to the stray's process group, KILL after the grace period; its
     /// end is reported like any other.
-    pub(super) fn stop_stray(&mut self, id: TaskId, pid: u32) {
-        use nix::sys::signal::{Signal, killpg};
-        let group = nix::unistd::Pid::from_raw(pid as i32);
+    pub(super) fn stop_stray(&mut self, id: TaskId, group: Arc<dyn PtyControl>) {
         let grace = self.config.settings.stop_grace;
         let tx = self.internal_tx.clone();
-        tracing::warn!(task = id, "stopping pid {pid}, which outlived its keeper");
+        tracing::warn!(task = id, "stopping its agent, which outlived its keeper");
         tokio::task::spawn_blocking(move || {
             let gone = |limit: Duration| {
                 let deadline = std::time::Instant::now() + limit;
-                while killpg(group, None).is_ok() {
+                while group.group_alive() {
                     if std::time::Instant::now() >= deadline {
                         return false;
                     }
@@ -206,11 +204,11 @@ impl Supervisor {
                 }
                 true
             };
-            let _ = killpg(group, Signal::SIGTERM);
+            let _ = group.signal_group(StopSignal::Term);
             let signal = if gone(grace) {
                 "TERM"
             } else {
-                let _ = killpg(group, Signal::SIGKILL);
+                let _ = group.signal_group(StopSignal::Kill);
                 gone(SHUTDOWN_SLACK);
                 "KILL"
             };

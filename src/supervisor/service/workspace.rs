@@ -14,7 +14,7 @@ use crate::git::{
     self, AppliedStatus, ApplyOutcome, ApplyRequest, DiffStat, FileDiff, LossReport, Selection,
     Strategy, Worktree, WorktreeRequest,
 };
-use crate::host::{Host, Keeper, PtyProcess, PtySpec};
+use crate::host::{Host, Keep, PtyProcess, PtySpec};
 use crate::protocol::task::{Applied, TaskId, TaskRecord};
 use crate::protocol::{DispatchRequest, Event, Level, WorkspaceChoice};
 
@@ -59,14 +59,12 @@ pub async fn prepare_and_spawn(
     host: &dyn Host,
     mut record: TaskRecord,
     request: DispatchRequest,
-    root: PathBuf,
-    mut keeper: Option<Keeper>,
 ) -> (Option<Worktree>, Result<PtyProcess, String>) {
     let id = record.id;
     let worktree = match &request.workspace {
         WorkspaceChoice::InPlace => None,
         WorkspaceChoice::Worktree { base } => {
-            let root = match remote_root(host, root).await {
+            let root = match worktree_root(host, &record.project).await {
                 Ok(root) => root,
                 Err(e) => return (None, Err(e)),
             };
@@ -90,53 +88,24 @@ pub async fn prepare_and_spawn(
     let cwd = worktree
         .as_ref()
         .map_or(request.cwd.clone(), |w| w.path.clone());
-    if let Some(keeper) = keeper.as_mut() {
-        // The record as it will be once spawned: what a daemon that lost
-        // its state file recovers from the keeper.
-        record.cwd = cwd.clone();
-        record.workspace.worktree = worktree.clone();
-        keeper.meta = serde_json::to_string(&record).unwrap_or_default();
-    }
+    // The record as it will be once spawned, kept with the task: what a
+    // daemon that lost its state file recovers it from.
+    record.cwd = cwd.clone();
+    record.workspace.worktree = worktree.clone();
+    let keep = Keep {
+        task: id,
+        log: record.log_path.clone(),
+        meta: serde_json::to_string(&record).unwrap_or_default(),
+    };
     let spec = PtySpec {
         argv: with_setup(request.setup.as_deref(), request.argv),
         cwd,
         env: request.env,
         size: request.size,
-        keeper,
+        keep: Some(keep),
     };
     let result = host.spawn_pty(spec).await.map_err(|e| e.to_string());
     (worktree, result)
-}
-
-/// Worktrees on this machine go under the data directory; on an SSH host,
-/// under the remote user's `~/.local/share/flightdeck/worktrees`, keeping
-/// the project's directory name from `root`.
-async fn remote_root(host: &dyn Host, root: PathBuf) -> Result<PathBuf, String> {
-    if host.name() == crate::host::local::LOCAL {
-        return Ok(root);
-    }
-    let spec = crate::host::RunSpec::new(
-        ["sh", "-c", "printf '%s' \"$HOME\""],
-        Duration::from_secs(30),
-    );
-    let out = host
-        .run(spec)
-        .await
-        .map_err(|e| format!("cannot find the home directory on {}: {e}", host.name()))?;
-    let home = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if !home.starts_with('/') {
-        return Err(format!(
-            "{} reports no usable $HOME ({home:?})",
-            host.name()
-        ));
-    }
-    let project = root
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    Ok(PathBuf::from(home)
-        .join(".local/share/flightdeck/worktrees")
-        .join(project))
 }
 
 /// Runs `setup` (the user's own shell command, from their config) before
@@ -157,22 +126,28 @@ fn with_setup(setup: Option<&str>, argv: Vec<String>) -> Vec<String> {
     wrapped
 }
 
-impl Supervisor {
-    pub(super) fn worktree_root(&self, project: &str) -> PathBuf {
-        // Project names are free text: keep the directory name tame.
-        let name: String = project
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        self.config.paths.worktrees_dir().join(name)
-    }
+/// Where a project's task worktrees go on `host`: one directory per
+/// project below the host's worktrees directory.
+async fn worktree_root(host: &dyn Host, project: &str) -> Result<PathBuf, String> {
+    // Project names are free text: keep the directory name tame.
+    let name: String = project
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let dir = host
+        .worktrees_dir()
+        .await
+        .map_err(|e| format!("cannot find where worktrees go on {}: {e}", host.name()))?;
+    Ok(dir.join(name))
+}
 
+impl Supervisor {
     fn host_of(&mut self, id: TaskId) -> Option<Arc<dyn Host>> {
         let name = self.records.get(&id)?.host.clone();
         self.hosts.get(&name).ok()
@@ -303,15 +278,15 @@ impl Supervisor {
     /// At start: an apply a crash interrupted is completed, and half-made
     /// worktrees are cleaned up, per project the tasks came from.
     pub(super) fn recover_worktrees(&mut self) {
-        let roots: BTreeSet<(String, PathBuf, PathBuf)> = self
+        let roots: BTreeSet<(String, PathBuf, String)> = self
             .records
             .values()
             .filter_map(|r| {
                 let repo = r.workspace.repo.clone()?;
-                Some((r.host.clone(), repo, self.worktree_root(&r.project)))
+                Some((r.host.clone(), repo, r.project.clone()))
             })
             .collect();
-        for (host, repo, root) in roots {
+        for (host, repo, project) in roots {
             let Ok(host) = self.hosts.get(&host) else {
                 continue;
             };
@@ -327,7 +302,14 @@ impl Supervisor {
                             )],
                         ),
                     };
-                cleaned.extend(match git::recover(host.as_ref(), &repo, &root).await {
+                let root = worktree_root(host.as_ref(), &project).await;
+                let recovered = match root {
+                    Ok(root) => git::recover(host.as_ref(), &repo, &root)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
+                cleaned.extend(match recovered {
                     Ok(cleaned) => cleaned,
                     Err(e) => vec![format!(
                         "could not check {} for leftovers: {e}",

@@ -1,26 +1,54 @@
 //! The machine flightdeck runs on: tokio processes for commands,
-//! portable-pty for agents.
+//! portable-pty for agents (held by a keeper process when the task must
+//! outlive the daemon).
+
+pub(crate) mod pty;
 
 use std::io;
+use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use nix::sys::signal::{Signal, killpg};
-use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
-use portable_pty::{CommandBuilder, MasterPty, native_pty_system};
 use tokio::io::AsyncWriteExt;
 
 use super::{
-    Host, HostError, PtyControl, PtyProcess, PtySize, PtySpec, RunOutput, RunSpec, StopSignal,
+    Host, HostError, Kept, PtyControl, PtyProcess, PtySpec, Reattached, RunOutput, RunSpec,
+    TASK_ID_ENV,
 };
 use crate::host::ExitInfo;
+use crate::paths::Paths;
 
+/// This machine. With flightdeck's directories (the daemon's), tasks asked
+/// to be kept get a keeper process each; without (probes, the CLI, tests),
+/// a PTY ends with the process that opened it.
 #[derive(Debug, Default, Clone)]
-pub struct LocalHost;
+pub struct LocalHost {
+    paths: Option<Paths>,
+}
 
 pub const LOCAL: &str = "local";
+
+impl LocalHost {
+    pub fn with_state(paths: Paths) -> Self {
+        LocalHost { paths: Some(paths) }
+    }
+}
+
+impl LocalHost {
+    /// Where task `task`'s keeper leaves word of its end.
+    fn end_file(&self, task: u64) -> Option<PathBuf> {
+        let paths = self.paths.as_ref()?;
+        Some(crate::host::keeper::exit_file(&paths.keeper_socket(task)))
+    }
+}
+
+/// Whether `name` is this machine's (a name no SSH host may take).
+pub fn is_local(name: &str) -> bool {
+    name == LOCAL
+}
 
 #[async_trait]
 impl Host for LocalHost {
@@ -79,145 +107,77 @@ impl Host for LocalHost {
         }
     }
 
-    async fn spawn_pty(&self, spec: PtySpec) -> Result<PtyProcess, HostError> {
-        tokio::task::spawn_blocking(move || spawn_local_pty(spec))
-            .await
-            .map_err(|e| HostError::Io(io::Error::other(e)))?
-    }
-}
-
-/// A program started in a new PTY on this machine.
-pub(super) struct OpenedPty {
-    pub pid: Option<u32>,
-    pub reader: Box<dyn io::Read + Send>,
-    pub writer: Box<dyn io::Write + Send>,
-    pub master: Box<dyn MasterPty + Send>,
-    pub waiter: Box<dyn FnOnce() -> ExitInfo + Send>,
-}
-
-/// Opens a PTY of `spec.size` and starts `spec.argv` in it (a session of its
-/// own, so its pid is its process group).
-pub(super) fn open_pty(spec: &PtySpec) -> Result<OpenedPty, HostError> {
-    let program = spec.argv.first().cloned().unwrap_or_default();
-    let spawn_err = |reason: String| HostError::Spawn {
-        program: program.clone(),
-        reason,
-    };
-    if !spec.cwd.is_dir() {
-        return Err(spawn_err(format!(
-            "working directory {} does not exist",
-            spec.cwd.display()
-        )));
-    }
-    let size = spec.size.clamped();
-    let pair = native_pty_system()
-        .openpty(portable_size(size))
-        .map_err(|e| spawn_err(format!("cannot open a pty: {e}")))?;
-    let mut cmd = CommandBuilder::new(&program);
-    cmd.args(&spec.argv[1..]);
-    cmd.cwd(&spec.cwd);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("COLORTERM", "truecolor");
-    for (k, v) in &spec.env {
-        cmd.env(k, v);
-    }
-    let child = pair
-        .slave
-        .spawn_command(cmd)
-        .map_err(|e| spawn_err(e.to_string()))?;
-    drop(pair.slave);
-    let pid = child.process_id();
-    let reader = pair
-        .master
-        .try_clone_reader()
-        .map_err(|e| spawn_err(e.to_string()))?;
-    let writer = pair
-        .master
-        .take_writer()
-        .map_err(|e| spawn_err(e.to_string()))?;
-    let waiter = Box::new(move || {
-        // Reap by pid so the exact signal is known; the child handle only
-        // keeps portable-pty's bookkeeping alive until then.
-        let status = pid.map(|p| waitpid(Pid::from_raw(p as i32), None));
-        drop(child);
-        match status {
-            Some(Ok(WaitStatus::Exited(_, code))) => ExitInfo {
-                code: Some(code),
-                ..Default::default()
-            },
-            Some(Ok(WaitStatus::Signaled(_, sig, _))) => ExitInfo {
-                signal: Some(signal_name(sig)),
-                ..Default::default()
-            },
-            _ => ExitInfo::default(),
-        }
-    });
-    Ok(OpenedPty {
-        pid,
-        reader,
-        writer,
-        master: pair.master,
-        waiter,
-    })
-}
-
-fn spawn_local_pty(spec: PtySpec) -> Result<PtyProcess, HostError> {
-    if let Some(keeper) = spec.keeper.clone() {
-        return super::shim::spawn(spec, keeper);
-    }
-    let opened = open_pty(&spec)?;
-    let control = Arc::new(LocalPtyControl {
-        master: Mutex::new(opened.master),
-        pid: opened.pid,
-    });
-    Ok(PtyProcess {
-        pid: opened.pid,
-        reader: opened.reader,
-        writer: opened.writer,
-        control,
-        waiter: opened.waiter,
-        logs_itself: false,
-    })
-}
-
-pub(super) fn portable_size(size: PtySize) -> portable_pty::PtySize {
-    portable_pty::PtySize {
-        rows: size.rows,
-        cols: size.cols,
-        pixel_width: 0,
-        pixel_height: 0,
-    }
-}
-
-struct LocalPtyControl {
-    master: Mutex<Box<dyn MasterPty + Send>>,
-    pid: Option<u32>,
-}
-
-impl PtyControl for LocalPtyControl {
-    fn resize(&self, size: PtySize) -> io::Result<()> {
-        self.master
-            .lock()
-            .unwrap()
-            .resize(portable_size(size.clamped()))
-            .map_err(io::Error::other)
-    }
-
-    fn signal_group(&self, signal: StopSignal) -> io::Result<()> {
-        let pid = self
-            .pid
-            .ok_or_else(|| io::Error::other("the process id is unknown"))?;
-        let sig = match signal {
-            StopSignal::Term => Signal::SIGTERM,
-            StopSignal::Kill => Signal::SIGKILL,
+    async fn spawn_pty(&self, mut spec: PtySpec) -> Result<PtyProcess, HostError> {
+        let keeper = match (spec.keep.clone(), &self.paths) {
+            (Some(keep), Some(paths)) => {
+                // The mark that tells this task's processes from others
+                // once nothing holds them (see `stray`).
+                spec.env.retain(|(k, _)| k != TASK_ID_ENV);
+                spec.env.push((TASK_ID_ENV.into(), keep.task.to_string()));
+                Some((paths.keeper_socket(keep.task), keep))
+            }
+            _ => None,
         };
-        // The child is a session leader (setsid), so its pid is its group id.
-        killpg(Pid::from_raw(pid as i32), sig).map_err(io::Error::from)
+        tokio::task::spawn_blocking(move || match keeper {
+            Some((socket, keep)) => crate::host::keeper::spawn(spec, &socket, keep),
+            None => pty::spawn_direct(spec),
+        })
+        .await
+        .map_err(|e| HostError::Io(io::Error::other(e)))?
     }
 
-    fn group_alive(&self) -> bool {
-        self.pid
-            .is_some_and(|pid| killpg(Pid::from_raw(pid as i32), None).is_ok())
+    async fn worktrees_dir(&self) -> Result<PathBuf, HostError> {
+        self.paths
+            .as_ref()
+            .map(Paths::worktrees_dir)
+            .ok_or_else(|| {
+                HostError::Io(io::Error::other(
+                    "flightdeck's data directory is not known here",
+                ))
+            })
+    }
+
+    fn reattach(&self, task: u64) -> Reattached {
+        let Some(paths) = &self.paths else {
+            return Reattached::Gone;
+        };
+        let socket = paths.keeper_socket(task);
+        if let Ok((process, hello)) = crate::host::keeper::attach(&socket) {
+            let kept = Kept {
+                pid: hello.pid,
+                log_len: hello.log_len,
+                exit: hello.exit,
+                meta: hello.meta,
+            };
+            return Reattached::Running { process, kept };
+        }
+        std::fs::read(crate::host::keeper::exit_file(&socket))
+            .ok()
+            .and_then(|json| serde_json::from_slice::<ExitInfo>(&json).ok())
+            .map_or(Reattached::Gone, Reattached::Ended)
+    }
+
+    fn kept_tasks(&self) -> Vec<u64> {
+        self.paths
+            .as_ref()
+            .map(Paths::keeper_ids)
+            .unwrap_or_default()
+    }
+
+    fn holds_end(&self, task: u64) -> bool {
+        self.end_file(task).is_some_and(|file| file.exists())
+    }
+
+    fn forget_end(&self, task: u64) {
+        if let Some(file) = self.end_file(task) {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+
+    fn stray(&self, task: u64, pid: u32) -> Option<Arc<dyn PtyControl>> {
+        let mark = format!("{TASK_ID_ENV}={task}");
+        process_has_env(pid, &mark)
+            .then(|| Arc::new(pty::GroupControl { pid }) as Arc<dyn PtyControl>)
     }
 }
 
@@ -241,7 +201,7 @@ pub fn exit_info_from_std(status: std::process::ExitStatus) -> ExitInfo {
 /// Whether process `pid` on this machine has `var` (`NAME=value`) in its
 /// environment: how a process is told to be a given task's after its
 /// keeper is gone (a bare pid may have been reused).
-pub fn process_has_env(pid: u32, var: &str) -> bool {
+fn process_has_env(pid: u32, var: &str) -> bool {
     std::fs::read(format!("/proc/{pid}/environ"))
         .is_ok_and(|environ| environ.split(|b| *b == 0).any(|v| v == var.as_bytes()))
 }
@@ -249,12 +209,13 @@ pub fn process_has_env(pid: u32, var: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::{PtySize, StopSignal};
     use std::io::Read;
     use std::time::{Duration, Instant};
 
     #[tokio::test]
     async fn run_collects_output_and_exit_code() {
-        let out = LocalHost
+        let out = LocalHost::default()
             .run(RunSpec::new(
                 ["sh", "-c", "printf out; printf err >&2; exit 7"],
                 Duration::from_secs(10),
@@ -271,7 +232,7 @@ mod tests {
     #[tokio::test]
     async fn run_times_out_and_kills_the_group() {
         let start = Instant::now();
-        let err = LocalHost
+        let err = LocalHost::default()
             .run(RunSpec::new(
                 ["sh", "-c", "sleep 30 & wait"],
                 Duration::from_millis(300),
@@ -284,7 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn missing_program_is_a_clear_error() {
-        let err = LocalHost
+        let err = LocalHost::default()
             .run(RunSpec::new(["/no/such/prog"], Duration::from_secs(5)))
             .await
             .unwrap_err();
@@ -293,7 +254,7 @@ mod tests {
 
     #[tokio::test]
     async fn pty_process_runs_and_reports_signal() {
-        let proc = LocalHost
+        let proc = LocalHost::default()
             .spawn_pty(PtySpec {
                 argv: vec![
                     "sh".into(),
@@ -306,7 +267,7 @@ mod tests {
                     rows: 33,
                     cols: 101,
                 },
-                keeper: None,
+                keep: None,
             })
             .await
             .unwrap();
@@ -327,13 +288,13 @@ mod tests {
 
     #[tokio::test]
     async fn pty_in_missing_dir_fails_clearly() {
-        let err = LocalHost
+        let err = LocalHost::default()
             .spawn_pty(PtySpec {
                 argv: vec!["true".into()],
                 cwd: "/no/such/dir".into(),
                 env: vec![],
                 size: PtySize { rows: 10, cols: 10 },
-                keeper: None,
+                keep: None,
             })
             .await
             .err()
