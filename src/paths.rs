@@ -110,6 +110,29 @@ impl Paths {
         self.keepers_dir().join(format!("{id}.sock"))
     }
 
+    /// The highest task id with a log (`logs/task-N.log`) or a local
+    /// worktree (`worktrees/PROJECT/N`) on disk; 0 if none.
+    pub fn highest_task_id_on_disk(&self) -> u64 {
+        let names = |dir: PathBuf| -> Vec<String> {
+            std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|entry| entry.file_name().into_string().ok())
+                .collect()
+        };
+        let logs = names(self.logs_dir()).into_iter().filter_map(|name| {
+            let id = name.strip_prefix("task-")?.strip_suffix(".log")?;
+            id.parse::<u64>().ok()
+        });
+        let worktrees_dir = self.worktrees_dir();
+        let worktrees = names(worktrees_dir.clone())
+            .into_iter()
+            .flat_map(|project| names(worktrees_dir.join(project)))
+            .filter_map(|name| name.parse::<u64>().ok());
+        logs.chain(worktrees).max().unwrap_or(0)
+    }
+
     pub fn task_log(&self, id: u64) -> PathBuf {
         self.logs_dir().join(format!("task-{id}.log"))
     }

@@ -112,7 +112,7 @@ async fn serve(paths: Paths, config: Config) -> Result<()> {
         },
         Some(crate::host::ssh::SshEnv::from_process()),
     );
-    let commands = supervisor.commands.clone();
+    let commands = supervisor.link();
     tokio::spawn(async move {
         // SIGTERM and SIGINT stop the agents cleanly, like `daemon stop`.
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -121,7 +121,7 @@ async fn serve(paths: Paths, config: Config) -> Result<()> {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
-        let _ = commands.send(crate::protocol::Command::Shutdown);
+        commands.send(crate::protocol::Command::Shutdown);
     });
     server::serve(listener, supervisor, idle_exit()).await;
     let _ = std::fs::remove_file(&socket);

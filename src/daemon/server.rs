@@ -7,7 +7,7 @@
 //! fresh snapshot when it reconnects), and frames are rendered only when the
 //! client's writer is ready for them, from the latest screen.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -18,15 +18,13 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::attention::approval::PendingApproval;
-use crate::probe::HostProbe;
-use crate::protocol::task::{TaskId, TaskRecord};
+use crate::protocol::task::TaskId;
 use crate::protocol::wire::{
     ClientMsg, Frame, Hello, PROTOCOL, ServerMsg, Watch, read_frame, write_frame,
 };
-use crate::protocol::{Command, Event, HostInfo, Question, Settings};
+use crate::protocol::{Command, Event};
 use crate::supervisor::screens::Watcher;
-use crate::supervisor::{Screens, SupervisorHandle};
+use crate::supervisor::{SupervisorHandle, SupervisorLink};
 
 /// Events queued for one client before it counts as stuck and is dropped.
 const CLIENT_QUEUE: usize = 4096;
@@ -38,93 +36,15 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(250);
 
 struct Client {
     events: mpsc::Sender<ServerMsg>,
-}
-
-/// What a new client needs to see first.
-#[derive(Default)]
-struct Mirror {
-    /// The supervisor's first snapshot (its state file loaded) has arrived.
-    loaded: bool,
-    settings: Option<Box<Settings>>,
-    tasks: BTreeMap<TaskId, TaskRecord>,
-    probes: BTreeMap<String, HostProbe>,
-    hosts: Vec<HostInfo>,
-    prompts: BTreeMap<u64, Question>,
-    approvals: BTreeMap<u64, PendingApproval>,
-}
-
-impl Mirror {
-    fn apply(&mut self, event: &Event) {
-        match event {
-            Event::Snapshot {
-                tasks,
-                probes,
-                hosts,
-                prompts,
-                settings,
-                approvals,
-            } => {
-                self.loaded = true;
-                self.approvals = approvals.iter().map(|a| (a.token, a.clone())).collect();
-                self.settings = settings.clone();
-                self.tasks = tasks.iter().map(|t| (t.id, t.clone())).collect();
-                self.probes = probes.iter().map(|p| (p.host.clone(), p.clone())).collect();
-                self.hosts = hosts.clone();
-                self.prompts = prompts.iter().cloned().collect();
-            }
-            Event::Hosts(hosts) => self.hosts = hosts.clone(),
-            Event::Settings(settings) => self.settings = Some(settings.clone()),
-            Event::HostState { name, state } => {
-                if let Some(host) = self.hosts.iter_mut().find(|h| h.name == *name) {
-                    host.state = state.clone();
-                }
-            }
-            Event::Prompt { id, question } => {
-                self.prompts.insert(*id, question.clone());
-            }
-            Event::PromptClosed { id } => {
-                self.prompts.remove(id);
-            }
-            Event::Approval(pending) => {
-                self.approvals.insert(pending.token, pending.clone());
-            }
-            Event::ApprovalClosed { token, .. } => {
-                self.approvals.remove(token);
-            }
-            Event::Removed { id } => {
-                self.tasks.remove(id);
-            }
-            Event::Task(record) => {
-                self.tasks.insert(record.id, (**record).clone());
-            }
-            Event::Probe(probe) => {
-                self.probes.insert(probe.host.clone(), probe.clone());
-            }
-            _ => {}
-        }
-    }
-
-    fn snapshot(&self) -> Event {
-        Event::Snapshot {
-            tasks: self.tasks.values().cloned().collect(),
-            probes: self.probes.values().cloned().collect(),
-            hosts: self.hosts.clone(),
-            prompts: self
-                .prompts
-                .iter()
-                .map(|(id, q)| (*id, q.clone()))
-                .collect(),
-            settings: self.settings.clone(),
-            approvals: self.approvals.values().cloned().collect(),
-        }
-    }
+    /// It has its snapshot: every event from here on is news to it. Events
+    /// before that are not sent (the snapshot includes them).
+    ready: bool,
 }
 
 /// Serves until the supervisor has shut down. With no clients and no live
 /// task for `idle_exit`, it shuts down by itself.
 pub async fn serve(listener: UnixListener, mut supervisor: SupervisorHandle, idle_exit: Duration) {
     let mut clients: HashMap<u64, Client> = HashMap::new();
-    let mut mirror = Mirror::default();
     let mut next_client = 0u64;
     let me = nix::unistd::geteuid().as_raw();
     let mut idle_since = Instant::now();
@@ -134,18 +54,19 @@ pub async fn serve(listener: UnixListener, mut supervisor: SupervisorHandle, idl
         tokio::select! {
             _ = idle_check.tick() => {
                 clients.retain(|_, c| !c.events.is_closed());
-                let busy = !clients.is_empty() || mirror.tasks.values().any(|t| t.state.is_live());
+                let busy = !clients.is_empty()
+                    || supervisor.tasks.borrow().iter().any(|t| t.state.is_live());
                 if busy {
                     idle_since = Instant::now();
                 } else if idle_since.elapsed() >= idle_exit {
                     tracing::info!("idle for {idle_exit:?} with no clients: exiting");
-                    let _ = supervisor.commands.send(Command::Shutdown);
+                    supervisor.send(Command::Shutdown);
                     idle_since = Instant::now() + Duration::from_secs(3600);
                 }
             }
-            // Clients wait in the backlog until the state is loaded: one
-            // let in earlier would be told there are no tasks.
-            accepted = listener.accept(), if mirror.loaded && Instant::now() >= accept_paused_until => {
+            // A client let in while the state still loads gets its snapshot
+            // once it is loaded: the supervisor answers after loading.
+            accepted = listener.accept(), if Instant::now() >= accept_paused_until => {
                 let stream = match accepted {
                     Ok((stream, _)) => stream,
                     Err(e) => {
@@ -172,24 +93,30 @@ pub async fn serve(listener: UnixListener, mut supervisor: SupervisorHandle, idl
                 }
                 next_client += 1;
                 let (tx, rx) = mpsc::channel(CLIENT_QUEUE);
-                let _ = tx.try_send(ServerMsg::Event(mirror.snapshot()));
-                clients.insert(next_client, Client { events: tx });
-                let commands = supervisor.commands.clone();
-                let screens = supervisor.screens.clone();
+                clients.insert(next_client, Client { events: tx, ready: false });
+                supervisor.request_snapshot();
+                let link = supervisor.link();
                 tokio::spawn(async move {
-                    if let Err(e) = handle(stream, rx, commands, screens).await {
+                    if let Err(e) = handle(stream, rx, link).await {
                         tracing::info!("client {next_client} left: {e}");
                     }
                 });
             }
             event = supervisor.events.recv() => {
                 let Some(event) = event else { break };
-                mirror.apply(&event);
                 let last = matches!(event, Event::ShutDown);
+                let snapshot = matches!(event, Event::Snapshot { .. });
                 clients.retain(|id, client| {
                     if client.events.is_closed() {
                         return false;
                     }
+                    // A snapshot goes to those waiting for one; the rest
+                    // of the stream to those that have theirs.
+                    let wanted = if snapshot { !client.ready } else { client.ready || last };
+                    if !wanted {
+                        return true;
+                    }
+                    client.ready = true;
                     let sent = client.events.try_send(ServerMsg::Event(event.clone())).is_ok();
                     if !sent {
                         tracing::warn!("client {id} is not reading; dropping it");
@@ -229,9 +156,9 @@ enum ClientError {
 async fn handle(
     stream: UnixStream,
     mut events: mpsc::Receiver<ServerMsg>,
-    commands: tokio::sync::mpsc::UnboundedSender<Command>,
-    screens: Screens,
+    link: SupervisorLink,
 ) -> Result<(), ClientError> {
+    let screens = link.screens().clone();
     let (mut reader, mut writer) = stream.into_split();
     handshake(&mut reader, &mut writer).await?;
     let watcher = Arc::new(Watcher::default());
@@ -239,8 +166,7 @@ async fn handle(
     let approver = Arc::new(AtomicBool::new(false));
     let mut reading = tokio::spawn(read_client(
         reader,
-        commands.clone(),
-        screens.clone(),
+        link.clone(),
         watcher.clone(),
         watched.clone(),
         approver.clone(),
@@ -273,7 +199,7 @@ async fn handle(
     }
     // A dashboard that left (or died) answers nothing any more.
     if approver.load(Ordering::SeqCst) {
-        let _ = commands.send(Command::Approver { present: false });
+        link.send(Command::Approver { present: false });
     }
     result
 }
@@ -305,8 +231,7 @@ async fn handshake(
 
 async fn read_client(
     mut reader: OwnedReadHalf,
-    commands: tokio::sync::mpsc::UnboundedSender<Command>,
-    screens: Screens,
+    link: SupervisorLink,
     watcher: Arc<Watcher>,
     watched: Arc<std::sync::Mutex<HashMap<TaskId, Watch>>>,
     approver: Arc<AtomicBool>,
@@ -318,28 +243,26 @@ async fn read_client(
             Ok(Frame::Message(ClientMsg::Command(command))) => match *command {
                 Command::Input { id, bytes } => {
                     watcher.urgent.store(true, Ordering::Relaxed);
-                    screens.send_input(id, bytes);
+                    link.input(id, bytes);
                 }
                 // Counted once per connection, whatever the client repeats.
                 Command::Approver { present } => {
                     if approver.swap(present, Ordering::SeqCst) != present {
-                        let _ = commands.send(Command::Approver { present });
+                        link.send(Command::Approver { present });
                     }
                 }
-                command => {
-                    let _ = commands.send(command);
-                }
+                command => link.send(command),
             },
             Ok(Frame::Message(ClientMsg::Watch(list))) => {
                 let new: HashMap<TaskId, Watch> = list.into_iter().map(|w| (w.id, w)).collect();
                 let old = std::mem::replace(&mut *watched.lock().unwrap(), new.clone());
                 for id in old.keys().filter(|id| !new.contains_key(id)) {
-                    screens.unwatch(*id, &watcher);
+                    link.screens().unwatch(*id, &watcher);
                 }
                 for watch in new.values() {
-                    if !screens.watch(watch.id, &watcher) {
+                    if !link.screens().watch(watch.id, &watcher) {
                         // No screen: an ended task; rebuild it from its log.
-                        let _ = commands.send(Command::Replay {
+                        link.send(Command::Replay {
                             id: watch.id,
                             size: watch.size,
                         });

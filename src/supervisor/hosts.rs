@@ -4,7 +4,7 @@
 //! questions only a person can answer (trust a host key, a passphrase) are
 //! asked through clients ([`DaemonPrompter`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,7 +41,10 @@ fn host_state(state: &ConnState) -> HostState {
 /// Asks clients, and waits for the first answer.
 pub struct DaemonPrompter {
     events: UnboundedSender<Event>,
-    waiting: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
+    /// The open questions and who waits for each answer. Announcing or
+    /// closing one happens under this lock, as does a snapshot's reading of
+    /// it, so a client sees each question once: in its snapshot or after.
+    waiting: Mutex<BTreeMap<u64, (Question, oneshot::Sender<Answer>)>>,
     next: AtomicU64,
 }
 
@@ -56,21 +59,34 @@ impl DaemonPrompter {
 
     /// Delivers a client's answer; later answers to the same question are ignored.
     pub fn answer(&self, id: u64, answer: Answer) {
-        if let Some(waiter) = self.waiting.lock().unwrap().remove(&id) {
+        if let Some((_, waiter)) = self.waiting.lock().unwrap().remove(&id) {
             let _ = waiter.send(answer);
         }
+    }
+
+    /// Calls `f` with the open questions, none opening or closing meanwhile.
+    pub fn with_open<T>(&self, f: impl FnOnce(Vec<(u64, Question)>) -> T) -> T {
+        let waiting = self.waiting.lock().unwrap();
+        f(waiting
+            .iter()
+            .map(|(id, (q, _))| (*id, q.clone()))
+            .collect())
     }
 
     async fn ask(&self, question: Question) -> Option<Answer> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.waiting.lock().unwrap().insert(id, tx);
-        let _ = self.events.send(Event::Prompt { id, question });
+        {
+            let mut waiting = self.waiting.lock().unwrap();
+            waiting.insert(id, (question.clone(), tx));
+            let _ = self.events.send(Event::Prompt { id, question });
+        }
         let answer = tokio::time::timeout(PROMPT_TIMEOUT, rx)
             .await
             .ok()
             .and_then(Result::ok);
-        self.waiting.lock().unwrap().remove(&id);
+        let mut waiting = self.waiting.lock().unwrap();
+        waiting.remove(&id);
         let _ = self.events.send(Event::PromptClosed { id });
         answer
     }

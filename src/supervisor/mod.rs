@@ -9,10 +9,12 @@ pub mod screens;
 mod service;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::watch;
 
 use crate::host::LocalHost;
 use crate::host::ssh::{SshContext, SshEnv};
 use crate::paths::Paths;
+use crate::protocol::task::{TaskId, TaskRecord};
 use crate::protocol::{Command, Event, Settings};
 pub use hosts::{DaemonPrompter, HostRegistry};
 pub use screens::{Screens, TaskScreen};
@@ -23,17 +25,54 @@ pub struct SupervisorConfig {
     pub settings: Settings,
 }
 
-/// The UI's side of the supervisor.
+/// The daemon server's side of the supervisor.
 pub struct SupervisorHandle {
-    pub commands: UnboundedSender<Command>,
+    link: SupervisorLink,
     pub events: UnboundedReceiver<Event>,
-    pub screens: Screens,
+    /// Asks for an [`Event::Snapshot`], sent in order with the other events.
+    snapshots: UnboundedSender<()>,
+    /// Every task record, as of the supervisor's latest change.
+    pub tasks: watch::Receiver<Vec<TaskRecord>>,
 }
 
 impl SupervisorHandle {
+    /// What one client connection needs: commands, input and screens.
+    pub fn link(&self) -> SupervisorLink {
+        self.link.clone()
+    }
+
+    pub fn send(&self, command: Command) {
+        self.link.send(command);
+    }
+
+    /// Asks for a snapshot of everything a new client must know first.
+    pub fn request_snapshot(&self) {
+        let _ = self.snapshots.send(());
+    }
+}
+
+/// The part of the supervisor's handle each client connection holds.
+#[derive(Clone)]
+pub struct SupervisorLink {
+    commands: UnboundedSender<Command>,
+    screens: Screens,
+}
+
+impl SupervisorLink {
     pub fn send(&self, command: Command) {
         // The supervisor only goes away at shutdown, after which nothing sends.
         let _ = self.commands.send(command);
+    }
+
+    /// Types `bytes` into a running task. Keystrokes take this path, not
+    /// the command queue, so they never wait behind a dispatch or a diff.
+    pub fn input(&self, id: TaskId, bytes: Vec<u8>) -> bool {
+        self.screens.send_input(id, bytes)
+    }
+
+    /// The live screens, which the server renders frames from.
+    pub fn screens(&self) -> &Screens {
+        &self.screens
     }
 }
 
@@ -55,10 +94,16 @@ pub fn start(config: SupervisorConfig, ssh: Option<SshEnv>) -> SupervisorHandle 
         None => HostRegistry::local_only(local, events_tx.clone()),
     };
     let service = service::Supervisor::new(config, hosts, prompter, screens.clone(), events_tx);
-    tokio::spawn(service.run(commands_rx));
+    let tasks = service.tasks();
+    let (snapshots, snapshots_rx) = unbounded_channel();
+    tokio::spawn(service.run(commands_rx, snapshots_rx));
     SupervisorHandle {
-        commands: commands_tx,
+        link: SupervisorLink {
+            commands: commands_tx,
+            screens,
+        },
         events: events_rx,
-        screens,
+        snapshots,
+        tasks,
     }
 }

@@ -141,20 +141,21 @@ impl Supervisor {
         }
     }
 
-    pub async fn run(mut self, mut commands: UnboundedReceiver<Command>) {
+    /// Every task record as of the latest change (for the server).
+    pub fn tasks(&self) -> tokio::sync::watch::Receiver<Vec<TaskRecord>> {
+        self.saver.watch()
+    }
+
+    pub async fn run(
+        mut self,
+        mut commands: UnboundedReceiver<Command>,
+        mut snapshots: UnboundedReceiver<()>,
+    ) {
         self.load();
         self.load_probes();
         self.saver.start(self.events.clone());
         self.recover_worktrees();
         self.hosts.configure(&self.config.settings.hosts.clone());
-        let _ = self.events.send(Event::Snapshot {
-            tasks: self.records.values().cloned().collect(),
-            probes: self.probes.values().cloned().collect(),
-            hosts: self.hosts.list(),
-            prompts: Vec::new(),
-            settings: Some(Box::new(self.config.settings.clone())),
-            approvals: self.approvals.pending(),
-        });
         let mut diff_tick = tokio::time::interval(workspace::DIFF_EVERY);
         let mut attention_tick = tokio::time::interval(attention::TICK);
         attention_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -171,12 +172,33 @@ impl Supervisor {
                     None => self.begin_shutdown(),
                 },
                 Some(message) = self.internal_rx.recv() => self.handle_internal(message),
+                Some(()) = snapshots.recv() => {
+                    // Clients that connected together share one.
+                    while snapshots.try_recv().is_ok() {}
+                    self.send_snapshot();
+                }
             }
             if self.shutting_down && self.shutdown_complete() {
                 break;
             }
         }
         self.finish_shutdown();
+    }
+
+    /// Everything a new client must know first: tasks, hosts, probes, open
+    /// questions and permission requests, the settings. In the event
+    /// stream's order, so what follows it is news to the client.
+    fn send_snapshot(&self) {
+        self.prompter.with_open(|prompts| {
+            let _ = self.events.send(Event::Snapshot {
+                tasks: self.records.values().cloned().collect(),
+                probes: self.probes.values().cloned().collect(),
+                hosts: self.hosts.list(),
+                prompts,
+                settings: Some(Box::new(self.config.settings.clone())),
+                approvals: self.approvals.pending(),
+            });
+        });
     }
 
     fn handle_command(&mut self, command: Command) {
@@ -191,6 +213,8 @@ impl Supervisor {
             Command::Discard { id, force } => self.discard(id, force),
             Command::Dispatch(request) => self.dispatch(request),
             Command::Stop { id } => self.stop(id),
+            // The server types input through `SupervisorHandle::input`;
+            // this is for a command queued by anyone else.
             Command::Input { id, bytes } => {
                 self.screens.send_input(id, bytes);
             }

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
@@ -12,12 +13,10 @@ use tokio::sync::watch;
 use super::{Internal, SHUTDOWN_SLACK, Supervisor};
 use crate::clock::now_ms;
 use crate::host::{ExitInfo, Kept, PtyControl, PtyProcess, PtySize, Reattached, StopSignal};
-use crate::paths::Paths;
 use crate::protocol::task::{INTERRUPTED_START, TaskEvent, TaskId, TaskRecord, TaskState};
 use crate::protocol::{Event, Level};
 use crate::store;
 use crate::supervisor::screens::TaskScreen;
-use std::time::Duration;
 
 impl Supervisor {
     /// Loads the saved records, re-adopts what still runs (also keepers the
@@ -47,7 +46,9 @@ impl Supervisor {
         // Ids whose records were lost (a state file deleted or moved aside)
         // stay taken while their logs or worktrees are there: a new task 1
         // must not write into an old task 1's log or worktree.
-        self.next_id = self.next_id.max(highest_id_on_disk(&self.config.paths) + 1);
+        self.next_id = self
+            .next_id
+            .max(self.config.paths.highest_task_id_on_disk() + 1);
         let path = self.config.paths.tasks_file();
         match store::load_json::<Vec<TaskRecord>>(&path) {
             Ok(records) => {
@@ -265,6 +266,11 @@ impl RecordSaver {
         });
     }
 
+    /// The latest records given to save.
+    pub(super) fn watch(&self) -> watch::Receiver<Vec<TaskRecord>> {
+        self.latest.subscribe()
+    }
+
     /// Queues `records` for the background writer.
     pub(super) fn update(&self, records: Vec<TaskRecord>) {
         self.latest.send_replace(records);
@@ -285,27 +291,4 @@ fn write_newest(
     let _order = lock.lock().unwrap_or_else(PoisonError::into_inner);
     let records = latest.borrow().clone();
     store::save_json(path, &records)
-}
-
-/// The highest task id with a log (`logs/task-N.log`) or a local worktree
-/// (`worktrees/PROJECT/N`) on disk; 0 if none.
-fn highest_id_on_disk(paths: &Paths) -> TaskId {
-    let names = |dir: PathBuf| -> Vec<String> {
-        std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|entry| entry.file_name().into_string().ok())
-            .collect()
-    };
-    let logs = names(paths.logs_dir()).into_iter().filter_map(|name| {
-        let id = name.strip_prefix("task-")?.strip_suffix(".log")?;
-        id.parse::<TaskId>().ok()
-    });
-    let worktrees_dir = paths.worktrees_dir();
-    let worktrees = names(worktrees_dir.clone())
-        .into_iter()
-        .flat_map(|project| names(worktrees_dir.join(project)))
-        .filter_map(|name| name.parse::<TaskId>().ok());
-    logs.chain(worktrees).max().unwrap_or(0)
 }
