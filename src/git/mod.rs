@@ -17,7 +17,6 @@ mod parse_tests;
 mod quote;
 mod recover;
 mod select;
-mod uncommitted;
 mod worktree;
 
 use std::collections::HashMap;

@@ -7,14 +7,31 @@ use std::io::{BufWriter, ErrorKind, Read, Write};
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 
-use tokio::sync::mpsc::UnboundedSender;
-
 use super::screens::TaskScreen;
-use super::service::Internal;
 use crate::clock::now_ms;
 use crate::host::ExitInfo;
 use crate::protocol::task::TaskId;
 use crate::term::TermSignal;
+
+/// What a task's threads tell the supervisor.
+pub enum PumpEvent {
+    /// A bell or notification in the task's output.
+    Signal {
+        id: TaskId,
+        signal: TermSignal,
+    },
+    /// Everything the task printed is read.
+    OutputClosed {
+        id: TaskId,
+    },
+    Exited {
+        id: TaskId,
+        exit: ExitInfo,
+    },
+}
+
+/// Where the threads send their [`PumpEvent`]s.
+pub type Report = Arc<dyn Fn(PumpEvent) + Send + Sync>;
 
 /// A read shorter than this means the agent paused: flush the log.
 const FLUSH_BELOW: usize = 2048;
@@ -25,7 +42,7 @@ pub fn spawn_reader(
     screen: Arc<TaskScreen>,
     log: Option<File>,
     input: std_mpsc::Sender<Vec<u8>>,
-    internal: UnboundedSender<Internal>,
+    report: Report,
 ) {
     std::thread::Builder::new()
         .name(format!("task-{id}-read"))
@@ -66,13 +83,13 @@ pub fn spawn_reader(
                 if let Some(signal) = signals.into_iter().last()
                     && signal_gate.admits(&signal, now)
                 {
-                    let _ = internal.send(Internal::Signal { id, signal });
+                    report(PumpEvent::Signal { id, signal });
                 }
             }
             if let Some(log) = log.as_mut() {
                 let _ = log.flush();
             }
-            let _ = internal.send(Internal::OutputClosed { id });
+            report(PumpEvent::OutputClosed { id });
         })
         .expect("spawn reader thread");
 }
@@ -118,16 +135,12 @@ pub fn spawn_writer(id: TaskId, mut writer: Box<dyn Write + Send>) -> std_mpsc::
     tx
 }
 
-pub fn spawn_waiter(
-    id: TaskId,
-    waiter: Box<dyn FnOnce() -> ExitInfo + Send>,
-    internal: UnboundedSender<Internal>,
-) {
+pub fn spawn_waiter(id: TaskId, waiter: Box<dyn FnOnce() -> ExitInfo + Send>, report: Report) {
     std::thread::Builder::new()
         .name(format!("task-{id}-wait"))
         .spawn(move || {
             let exit = waiter();
-            let _ = internal.send(Internal::Exited { id, exit });
+            report(PumpEvent::Exited { id, exit });
         })
         .expect("spawn waiter thread");
 }

@@ -72,6 +72,16 @@ pub enum Internal {
     },
 }
 
+impl From<pumps::PumpEvent> for Internal {
+    fn from(event: pumps::PumpEvent) -> Self {
+        match event {
+            pumps::PumpEvent::Signal { id, signal } => Internal::Signal { id, signal },
+            pumps::PumpEvent::OutputClosed { id } => Internal::OutputClosed { id },
+            pumps::PumpEvent::Exited { id, exit } => Internal::Exited { id, exit },
+        }
+    }
+}
+
 /// A task whose process may still be around (its input lives in [`Screens`]).
 struct Live {
     control: Arc<dyn PtyControl>,
@@ -510,15 +520,12 @@ impl Supervisor {
         let screen = self.screens.get(id).expect("a screen is made first");
         let input = pumps::spawn_writer(id, process.writer);
         self.screens.set_input(id, Some(input.clone()));
-        pumps::spawn_reader(
-            id,
-            process.reader,
-            screen,
-            log,
-            input,
-            self.internal_tx.clone(),
-        );
-        pumps::spawn_waiter(id, process.waiter, self.internal_tx.clone());
+        let tx = self.internal_tx.clone();
+        let report: pumps::Report = Arc::new(move |event| {
+            let _ = tx.send(Internal::from(event));
+        });
+        pumps::spawn_reader(id, process.reader, screen, log, input, report.clone());
+        pumps::spawn_waiter(id, process.waiter, report);
         self.draining.insert(id);
         self.live.insert(
             id,

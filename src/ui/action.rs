@@ -23,6 +23,11 @@ pub enum Action {
     /// The dashboard's terminal gained (true) or lost focus.
     Focus(bool),
     Supervisor(Event),
+    /// A new frame of watched task `id` arrived, with this much history.
+    Frame {
+        id: TaskId,
+        history: usize,
+    },
     ProjectsChecked(Vec<ProjectStatus>),
     ProjectSaved(Result<Project, String>),
     HostSaved(Result<String, String>),

@@ -143,7 +143,6 @@ mod tests {
     use super::*;
     use crate::attention::Activity;
     use crate::config::Config;
-    use crate::daemon::client::Frames;
     use crate::protocol::Event;
     use crate::protocol::task::TaskState;
     use crate::ui::action::Action;
@@ -162,7 +161,7 @@ mod tests {
     }
 
     fn alerts_after(state: &mut State, now: u64) -> Vec<Alert> {
-        update(state, Action::Tick(now), &Frames::default())
+        update(state, Action::Tick(now))
             .into_iter()
             .flat_map(|e| match e {
                 Effect::Alert(alerts) => alerts,
@@ -174,24 +173,15 @@ mod tests {
     fn dashboard() -> State {
         let config = Config::defaults("/c.toml".into());
         let mut state = State::new(&config, Rect::new(0, 0, 120, 36), 0);
-        let frames = Frames::default();
         for id in 1..=3 {
             let working = doing(id, ActivityState::Working, Source::Quiet);
-            update(
-                &mut state,
-                Action::Supervisor(Event::Task(working)),
-                &frames,
-            );
+            update(&mut state, Action::Supervisor(Event::Task(working)));
         }
         state
     }
 
     fn send(state: &mut State, record: Box<TaskRecord>) {
-        update(
-            state,
-            Action::Supervisor(Event::Task(record)),
-            &Frames::default(),
-        );
+        update(state, Action::Supervisor(Event::Task(record)));
     }
 
     #[test]
@@ -214,7 +204,7 @@ mod tests {
         let alerts = alerts_after(&mut state, 13_000);
         assert_eq!(summary(&alerts), "#2 claude needs you: screen: why");
         // Out of focus, the pane in view alerts too.
-        update(&mut state, Action::Focus(false), &Frames::default());
+        update(&mut state, Action::Focus(false));
         send(&mut state, doing(3, ActivityState::Working, Source::Quiet));
         send(&mut state, doing(3, ActivityState::Idle, Source::Hook));
         assert_eq!(alerts_after(&mut state, 20_000)[0].event, "idle");
@@ -223,7 +213,7 @@ mod tests {
     #[test]
     fn quiet_idle_is_not_worth_an_alert_and_ends_are() {
         let mut state = dashboard();
-        update(&mut state, Action::Focus(false), &Frames::default());
+        update(&mut state, Action::Focus(false));
         send(&mut state, doing(1, ActivityState::Idle, Source::Quiet));
         assert!(alerts_after(&mut state, 10_000).is_empty());
         send(

@@ -169,6 +169,8 @@ impl App {
                     TermEvent::FocusLost => Action::Focus(false),
                 },
                 Some(id) = self.client.frame_updates.recv(), if self.connected => {
+                    let history = self.client.frames.get(id).map_or(0, |f| f.history as usize);
+                    update::update(&mut self.state, Action::Frame { id, history });
                     // Only redraw for what is on screen.
                     dirty |= self.state.visible_panes().iter().any(|(v, _)| *v == id);
                     continue;
@@ -196,7 +198,7 @@ impl App {
                 _ = tokio::time::sleep_until(frame_due), if dirty => continue,
             };
             dirty = true;
-            let effects = update::update(&mut self.state, action, &self.client.frames);
+            let effects = update::update(&mut self.state, action);
             for effect in effects {
                 match effect {
                     Effect::Exit => return Ok(()),
@@ -234,7 +236,7 @@ impl App {
     }
 
     fn perform_all(&mut self, action: Action) {
-        for effect in update::update(&mut self.state, action, &self.client.frames) {
+        for effect in update::update(&mut self.state, action) {
             self.perform(effect);
         }
     }

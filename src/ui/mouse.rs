@@ -6,13 +6,11 @@ use ratatui::layout::{Position, Rect};
 
 use super::layout;
 use super::state::{Focus, State, View};
-use super::update::scroll;
-use crate::daemon::client::Frames;
 
 /// Lines one wheel notch scrolls.
 const WHEEL_LINES: usize = 3;
 
-pub(super) fn on_mouse(state: &mut State, mouse: MouseEvent, frames: &Frames) {
+pub(super) fn on_mouse(state: &mut State, mouse: MouseEvent) {
     if state.modal.is_some() || layout::too_small(state.area) {
         return;
     }
@@ -29,7 +27,7 @@ pub(super) fn on_mouse(state: &mut State, mouse: MouseEvent, frames: &Frames) {
                 } else {
                     -(WHEEL_LINES as isize)
                 };
-                scroll(state, id, delta, frames);
+                state.scroll_by(id, delta);
             }
         }
         MouseEventKind::Down(MouseButton::Left) => {

@@ -117,6 +117,9 @@ pub struct State {
     pub modal: Option<Modal>,
     /// How far each task's pane is scrolled back into its history.
     pub scroll: HashMap<TaskId, usize>,
+    /// How much history each watched pane has, from its latest frame (it
+    /// may learn that there is less than it offered before).
+    pub history: HashMap<TaskId, usize>,
     /// The PTY size last asked for per task, so resizes are sent once.
     pub sizes: HashMap<TaskId, PtySize>,
     /// The panes the daemon sends frames of.
@@ -152,6 +155,19 @@ pub struct Alert {
 }
 
 impl State {
+    /// Scrolls task `id`'s pane `delta` lines back (negative: forward),
+    /// within the history its latest frame has.
+    pub fn scroll_by(&mut self, id: TaskId, delta: isize) {
+        let history = self.history.get(&id).copied().unwrap_or(0);
+        let current = self.scroll.get(&id).copied().unwrap_or(0).min(history) as isize;
+        let next = (current + delta).clamp(0, history as isize) as usize;
+        if next == 0 {
+            self.scroll.remove(&id);
+        } else {
+            self.scroll.insert(id, next);
+        }
+    }
+
     pub fn new(config: &Config, area: Rect, now_ms: u64) -> Self {
         State {
             keymap: config.keymap.clone(),
@@ -185,6 +201,7 @@ impl State {
             view: View::Dashboard,
             modal: None,
             scroll: HashMap::new(),
+            history: HashMap::new(),
             sizes: HashMap::new(),
             watching: Vec::new(),
             notice: None,

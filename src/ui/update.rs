@@ -10,29 +10,30 @@ use super::form::{DispatchForm, FormOutcome, build_request};
 use super::layout;
 use super::state::{Focus, Modal, State, View};
 use super::{attention, events, hosts_actions, mouse, review_actions};
-use crate::daemon::client::Frames;
 use crate::host::PtySize;
 use crate::keymap::Command as Key;
-use crate::protocol::task::TaskId;
 use crate::protocol::wire::Watch;
 use crate::protocol::{Command, Level};
 
 /// How long a notice stays in the status bar.
 const NOTICE_MS: u64 = 6_000;
 
-pub fn update(state: &mut State, action: Action, frames: &Frames) -> Vec<Effect> {
+pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut effects = Vec::new();
     match action {
-        Action::Key(key) if key.kind != KeyEventKind::Release => {
-            on_key(state, key, frames, &mut effects)
+        // Per frame, so nothing more: the panes on screen stay the same.
+        Action::Frame { id, history } => {
+            state.history.insert(id, history);
+            return effects;
         }
+        Action::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key, &mut effects),
         Action::Key(_) => {}
         Action::Paste(text) => {
             if let Some(Modal::Dispatch(form)) = &mut state.modal {
                 form.paste(&text);
             }
         }
-        Action::Mouse(mouse) => mouse::on_mouse(state, mouse, frames),
+        Action::Mouse(mouse) => mouse::on_mouse(state, mouse),
         Action::Resize { width, height } => {
             state.area = Rect::new(0, 0, width, height);
             if let Some(Modal::Review(review)) = &mut state.modal {
@@ -78,7 +79,7 @@ pub fn update(state: &mut State, action: Action, frames: &Frames) -> Vec<Effect>
     effects
 }
 
-fn on_key(state: &mut State, key: KeyEvent, frames: &Frames, effects: &mut Vec<Effect>) {
+fn on_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
     if state.shutting_down || hosts_actions::on_prompt_key(state, key, effects) {
         return;
     }
@@ -129,7 +130,7 @@ fn on_key(state: &mut State, key: KeyEvent, frames: &Frames, effects: &mut Vec<E
                 return;
             }
             if let Some(command) = state.keymap.lookup(&key) {
-                on_command(state, command, frames, effects);
+                on_command(state, command, effects);
             }
         }
     }
@@ -179,7 +180,7 @@ fn new_pane_size(state: &State) -> PtySize {
     }
 }
 
-fn on_command(state: &mut State, command: Key, frames: &Frames, effects: &mut Vec<Effect>) {
+fn on_command(state: &mut State, command: Key, effects: &mut Vec<Effect>) {
     match command {
         Key::NewTask => {
             if state.projects.is_empty() {
@@ -259,7 +260,7 @@ fn on_command(state: &mut State, command: Key, frames: &Frames, effects: &mut Ve
                     Key::ScrollTop => isize::MAX / 2,
                     _ => isize::MIN / 2,
                 };
-                scroll(state, id, delta, frames);
+                state.scroll_by(id, delta);
             }
         }
     }
@@ -322,19 +323,6 @@ fn select_task_by_offset(state: &mut State, delta: isize) {
     state.selected_task = Some(state.tasks[i].id);
 }
 
-pub(super) fn scroll(state: &mut State, id: TaskId, delta: isize, frames: &Frames) {
-    // The latest frame says how far back one can go (it may have learnt
-    // that there is less history than it offered before).
-    let history = frames.get(id).map_or(0, |f| f.history as usize);
-    let current = state.scroll.get(&id).copied().unwrap_or(0).min(history) as isize;
-    let next = (current + delta).clamp(0, history as isize) as usize;
-    if next == 0 {
-        state.scroll.remove(&id);
-    } else {
-        state.scroll.insert(id, next);
-    }
-}
-
 /// Keeps the daemon sending frames of exactly the panes on screen, and
 /// PTYs sized to the panes they are shown in.
 fn sync_panes(state: &mut State, effects: &mut Vec<Effect>) {
@@ -392,7 +380,7 @@ mod tests {
     }
 
     fn run(state: &mut State, action: Action) -> Vec<Effect> {
-        update(state, action, &Frames::default())
+        update(state, action)
     }
 
     #[test]

@@ -10,20 +10,22 @@
 //! partially accepted files go through `git apply --cached` of the patch made
 //! of their kept hunks.
 
+mod uncommitted;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::diff::{FileDiff, FileStatus};
-use super::select::{Acceptance, Selection, build_patch};
-use super::uncommitted::apply_uncommitted;
-use super::worktree::Worktree;
-use super::{
+use crate::git::diff::{FileDiff, FileStatus};
+use crate::git::select::{Acceptance, Selection, build_patch};
+use crate::git::worktree::Worktree;
+use crate::git::{
     Git, GitError, RepoInfo, check_rev, dirty_paths, is_full_oid, lock_repo, nul_fields,
     with_identity, with_temp_index,
 };
 use crate::host::Host;
+use uncommitted::apply_uncommitted;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Strategy {
@@ -53,7 +55,7 @@ pub struct ApplyRequest<'a> {
     /// The project's main tree.
     pub repo: PathBuf,
     pub worktree: &'a Worktree,
-    /// The diff the operator reviewed (from [`super::diff_worktree`]).
+    /// The diff the operator reviewed (from [`crate::git::diff_worktree`]).
     pub files: &'a [FileDiff],
     pub selection: &'a Selection,
     pub strategy: Strategy,
@@ -78,10 +80,10 @@ pub async fn apply(host: &dyn Host, req: &ApplyRequest<'_>) -> Result<ApplyOutco
     // One apply (or worktree operation) at a time per repository.
     let _guard = lock_repo(host, &info.common_dir).await;
     // An earlier apply a crash cut short is finished before anything new.
-    if let Some(done) = super::journal::complete(&git, &info.git_dir).await? {
+    if let Some(done) = crate::git::journal::complete(&git, &info.git_dir).await? {
         tracing::warn!(task = done.task, "finished an interrupted apply first");
     }
-    if let Some(why) = super::journal::operation_in_progress(&git, &info.git_dir).await? {
+    if let Some(why) = crate::git::journal::operation_in_progress(&git, &info.git_dir).await? {
         return Err(GitError::Invalid(why));
     }
 
@@ -280,7 +282,7 @@ async fn commit_and_merge(
         let files = overwritten_files(&String::from_utf8_lossy(&ff.stderr));
         if files.is_empty() {
             let args = ["merge", "--ff-only", "--no-autostash", new_head.as_str()];
-            return Err(super::failed(&git.argv(&args), &ff));
+            return Err(crate::git::failed(&git.argv(&args), &ff));
         }
         return Ok(local_changes_conflict(files));
     }
@@ -363,7 +365,7 @@ async fn merge_tree(
                 .collect();
             Ok(Err(files.into_iter().collect()))
         }
-        _ => Err(super::failed(&git.argv(&args), &out)),
+        _ => Err(crate::git::failed(&git.argv(&args), &out)),
     }
 }
 

@@ -12,9 +12,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::apply::ApplyOutcome;
-use super::journal::{Journal, apply_journaled};
-use super::{Git, GitError, nul_fields, with_temp_index};
+use super::ApplyOutcome;
+use crate::git::journal::{Journal, apply_journaled};
+use crate::git::{Git, GitError, nul_fields, with_temp_index};
 
 /// One side of a file: mode and blob id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,7 +217,7 @@ async fn merge3(
         let out = git.output(&args, None).await?;
         let merged = String::from_utf8_lossy(&out.stdout).trim().to_string();
         match out.exit.code {
-            Some(0) if super::is_full_oid(&merged) => merged,
+            Some(0) if crate::git::is_full_oid(&merged) => merged,
             Some(n) if (1..=127).contains(&n) => {
                 return Ok(Err(
                     "the main tree and the task changed the same lines".into()
