@@ -10,7 +10,7 @@ use flightdeck::host::PtySize;
 use flightdeck::probe::{AgentProbe, HostProbe};
 use flightdeck::protocol::task::{TaskRecord, TaskState};
 use flightdeck::term::new_emulator;
-use flightdeck::ui::form::DispatchForm;
+use flightdeck::ui::dispatch::DispatchForm;
 use flightdeck::ui::state::{Focus, Modal, ProjectStatus, State, View};
 use flightdeck::ui::view::draw;
 use ratatui::Terminal;

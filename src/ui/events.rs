@@ -2,7 +2,7 @@
 
 use super::action::Effect;
 use super::state::State;
-use super::{attention, hosts_actions, review_actions};
+use super::{attention, hosts_actions, prompt, review};
 use crate::protocol::{Event, Level};
 
 pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) {
@@ -27,7 +27,7 @@ pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect
                 hosts_actions::on_event(state, Event::Hosts(hosts));
             }
             for (id, question) in prompts {
-                hosts_actions::on_event(state, Event::Prompt { id, question });
+                prompt::on_event(state, Event::Prompt { id, question });
             }
         }
         Event::Task(record) => {
@@ -57,7 +57,7 @@ pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect
             decision,
         } => attention::on_approval_closed(state, token, task, decision),
         Event::Diff { .. } | Event::Applied { .. } | Event::DiscardCheck { .. } => {
-            review_actions::on_event(state, event)
+            review::actions::on_event(state, event)
         }
         Event::Removed { id } => {
             let index = state.selected_task_index();
@@ -68,11 +68,10 @@ pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect
             }
             state.notify(Level::Info, format!("discarded task #{id}"));
         }
-        Event::Probe(_)
-        | Event::Hosts(_)
-        | Event::HostState { .. }
-        | Event::Prompt { .. }
-        | Event::PromptClosed { .. } => hosts_actions::on_event(state, event),
+        Event::Probe(_) | Event::Hosts(_) | Event::HostState { .. } => {
+            hosts_actions::on_event(state, event)
+        }
+        Event::Prompt { .. } | Event::PromptClosed { .. } => prompt::on_event(state, event),
         Event::Settings(settings) => {
             if state.remote.is_some() {
                 adopt_settings(state, *settings);

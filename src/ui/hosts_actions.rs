@@ -2,12 +2,9 @@
 //! a host, installing an agent, and the questions only a person can answer
 //! (trust a new host key, type a key's passphrase).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
 use super::action::Effect;
-use super::state::{Modal, Prompt, State};
-use crate::config::HostConfig;
-use crate::protocol::{Answer, Command, Event, HostState, Level, Question, Secret};
+use super::state::State;
+use crate::protocol::{Command, Event, HostState, Level};
 
 /// Probes one host (or, with `None`, this machine and every configured one).
 pub fn probe(state: &mut State, host: Option<String>, effects: &mut Vec<Effect>) {
@@ -54,74 +51,6 @@ pub fn install(state: &mut State, effects: &mut Vec<Effect>) {
     effects.push(Effect::Send(Command::Install { host, agent: id }));
 }
 
-pub fn add_host(state: &mut State) {
-    state.modal = Some(Modal::AddHost {
-        input: String::new(),
-        error: None,
-    });
-}
-
-/// Keys while typing a host to add. Returns the modal to keep, if any.
-pub fn on_add_host_key(
-    input: &mut String,
-    key: KeyEvent,
-    effects: &mut Vec<Effect>,
-) -> Result<bool, String> {
-    match key.code {
-        KeyCode::Esc => return Ok(false),
-        KeyCode::Enter => {
-            let host = parse_host(input)?;
-            effects.push(Effect::SaveHost(host));
-            return Ok(false);
-        }
-        KeyCode::Backspace => {
-            input.pop();
-        }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
-        _ => {}
-    }
-    Ok(true)
-}
-
-/// "alias" (from ~/.ssh/config) or "[user@]host[:port]".
-pub fn parse_host(input: &str) -> Result<HostConfig, String> {
-    HostConfig::typed(input)
-}
-
-/// Keys go to the oldest open question first. True when it took the key.
-pub fn on_prompt_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) -> bool {
-    let Some(prompt) = state.prompts.first_mut() else {
-        return false;
-    };
-    let answer = match (&prompt.question, key.code) {
-        (Question::TrustHostKey { .. }, KeyCode::Char('y' | 'Y')) => Some(Answer::Yes),
-        (Question::TrustHostKey { .. }, KeyCode::Char('n' | 'N') | KeyCode::Esc) => {
-            Some(Answer::No)
-        }
-        (Question::Passphrase { .. }, KeyCode::Enter) => Some(Answer::Passphrase(Secret(
-            std::mem::take(&mut prompt.input),
-        ))),
-        (Question::Passphrase { .. }, KeyCode::Esc) => Some(Answer::No),
-        (Question::Passphrase { .. }, KeyCode::Backspace) => {
-            prompt.input.pop();
-            None
-        }
-        (Question::Passphrase { .. }, KeyCode::Char(c))
-            if !key.modifiers.contains(KeyModifiers::CONTROL) =>
-        {
-            prompt.input.push(c);
-            None
-        }
-        _ => None,
-    };
-    if let Some(answer) = answer {
-        let id = prompt.id;
-        state.prompts.remove(0);
-        effects.push(Effect::Send(Command::Answer { id, answer }));
-    }
-    true
-}
-
 pub fn on_event(state: &mut State, event: Event) {
     match event {
         Event::Hosts(hosts) => {
@@ -148,48 +77,6 @@ pub fn on_event(state: &mut State, event: Event) {
             }
             state.probes.insert(probe.host.clone(), probe);
         }
-        Event::Prompt { id, question } if !state.prompts.iter().any(|p| p.id == id) => {
-            state.prompts.push(Prompt {
-                id,
-                question,
-                input: String::new(),
-            });
-        }
-        Event::PromptClosed { id } => state.prompts.retain(|p| p.id != id),
         _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn typed_hosts() {
-        assert_eq!(
-            parse_host("build").unwrap(),
-            HostConfig {
-                name: "build".into(),
-                ..Default::default()
-            }
-        );
-        let full = parse_host("me@10.0.0.5:2222").unwrap();
-        assert_eq!(
-            (
-                full.name.as_str(),
-                full.hostname.as_deref(),
-                full.user.as_deref(),
-                full.port
-            ),
-            ("10.0.0.5", Some("10.0.0.5"), Some("me"), Some(2222))
-        );
-        assert!(parse_host("me@box:ssh").unwrap_err().contains("not a port"));
-        assert!(parse_host("two words").is_err());
-        assert!(parse_host("@box").is_err());
-        assert!(parse_host("local").is_err());
-        // The same rules as ProxyJump hops: IPv6 in brackets, no port 0.
-        let v6 = parse_host("me@[::1]:2222").unwrap();
-        assert_eq!((v6.name.as_str(), v6.port), ("::1", Some(2222)));
-        assert!(parse_host("box:0").unwrap_err().contains("not a port"));
     }
 }

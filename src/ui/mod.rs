@@ -3,17 +3,18 @@
 //! lives in the daemon; this is one of its clients.
 
 pub mod action;
+mod add_host;
 mod attach;
 mod attention;
+pub mod dispatch;
 mod events;
-pub mod form;
 mod hosts_actions;
 mod input;
 pub mod layout;
 mod mouse;
 mod notify;
+mod prompt;
 pub mod review;
-mod review_actions;
 pub mod state;
 pub mod tty;
 pub mod update;

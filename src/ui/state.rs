@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ratatui::layout::Rect;
 
-use super::form::DispatchForm;
+use super::add_host::AddHost;
+use super::dispatch::DispatchForm;
 use super::layout;
+pub use super::prompt::Prompt;
 use super::review::Review;
 use crate::attention::approval::PendingApproval;
 use crate::catalog::{Agent, Catalog};
@@ -18,7 +20,7 @@ use crate::keymap::Keymap;
 use crate::probe::{AgentProbe, HostProbe};
 use crate::protocol::task::{TaskId, TaskRecord};
 use crate::protocol::wire::Watch;
-use crate::protocol::{HostInfo, HostState, Level, Question};
+use crate::protocol::{HostInfo, HostState, Level};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -50,18 +52,7 @@ pub enum Modal {
     OfferProject(Project),
     Help,
     /// Typing a host to add: an alias or `user@host:port`.
-    AddHost {
-        input: String,
-        error: Option<String>,
-    },
-}
-
-/// A question from the daemon only a person can answer, with what is typed.
-pub struct Prompt {
-    pub id: u64,
-    pub question: Question,
-    /// The passphrase being typed (never drawn, only counted).
-    pub input: String,
+    AddHost(AddHost),
 }
 
 #[derive(Debug, Clone)]

@@ -6,10 +6,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use ratatui::layout::Rect;
 
 use super::action::{Action, Effect};
-use super::form::{DispatchForm, FormOutcome, build_request};
+use super::dispatch::DispatchForm;
 use super::layout;
 use super::state::{Focus, Modal, State, View};
-use super::{attention, events, hosts_actions, mouse, review_actions};
+use super::{add_host, attention, events, hosts_actions, mouse};
 use crate::host::PtySize;
 use crate::keymap::Command as Key;
 use crate::protocol::wire::Watch;
@@ -80,25 +80,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn on_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
-    if state.shutting_down || hosts_actions::on_prompt_key(state, key, effects) {
+    if state.shutting_down || super::prompt::on_key(state, key, effects) {
         return;
     }
     match state.modal.take() {
-        Some(Modal::Dispatch(form)) => on_form_key(state, form, key, effects),
+        Some(Modal::Dispatch(form)) => super::dispatch::actions::on_key(state, form, key, effects),
         Some(Modal::Help) => {}
-        Some(Modal::Review(review)) => review_actions::on_key(state, review, key, effects),
-        Some(Modal::AddHost { mut input, .. }) => {
-            match hosts_actions::on_add_host_key(&mut input, key, effects) {
-                Ok(false) => {}
-                Ok(true) => state.modal = Some(Modal::AddHost { input, error: None }),
-                Err(error) => {
-                    state.modal = Some(Modal::AddHost {
-                        input,
-                        error: Some(error),
-                    })
-                }
-            }
-        }
+        Some(Modal::Review(review)) => super::review::actions::on_key(state, review, key, effects),
+        Some(Modal::AddHost(mut dialog)) => match dialog.on_key(key) {
+            add_host::Outcome::Continue => state.modal = Some(Modal::AddHost(dialog)),
+            add_host::Outcome::Cancel => {}
+            add_host::Outcome::Save(host) => effects.push(Effect::SaveHost(host)),
+        },
         Some(Modal::ConfirmDiscard { id, .. }) => {
             if confirmed(key) {
                 effects.push(Effect::Send(Command::Discard { id, force: true }));
@@ -140,46 +133,6 @@ fn confirmed(key: KeyEvent) -> bool {
     matches!(key.code, KeyCode::Char('y' | 'Y') | KeyCode::Enter)
 }
 
-fn on_form_key(
-    state: &mut State,
-    mut form: Box<DispatchForm>,
-    key: KeyEvent,
-    effects: &mut Vec<Effect>,
-) {
-    match form.handle_key(key, state) {
-        FormOutcome::Cancel => {}
-        FormOutcome::Continue => state.modal = Some(Modal::Dispatch(form)),
-        FormOutcome::Submit => match build_request(state, &form, new_pane_size(state)) {
-            Ok(request) => {
-                state.selected_project = form.project;
-                effects.push(Effect::Send(Command::Dispatch(request)));
-            }
-            Err(e) => {
-                form.error = Some(e);
-                state.modal = Some(Modal::Dispatch(form));
-            }
-        },
-    }
-}
-
-/// The size a new task's PTY starts with: the pane it will appear in.
-fn new_pane_size(state: &State) -> PtySize {
-    let inner = match state.view {
-        View::Dashboard => state.dashboard().pane_inner,
-        View::Grid => {
-            let (cells, _) = layout::grid(
-                state.area,
-                (state.tasks.len() + 1).min(layout::grid_capacity(state.area)),
-            );
-            cells.last().map(|c| layout::inner(*c)).unwrap_or_default()
-        }
-    };
-    PtySize {
-        rows: inner.height,
-        cols: inner.width,
-    }
-}
-
 fn on_command(state: &mut State, command: Key, effects: &mut Vec<Effect>) {
     match command {
         Key::NewTask => {
@@ -219,7 +172,7 @@ fn on_command(state: &mut State, command: Key, effects: &mut Vec<Effect>) {
             hosts_actions::probe(state, host, effects);
         }
         Key::Install => hosts_actions::install(state, effects),
-        Key::AddHost => hosts_actions::add_host(state),
+        Key::AddHost => state.modal = Some(Modal::AddHost(Default::default())),
         Key::Connect => hosts_actions::connect(state, effects),
         Key::Grid => {
             state.view = match state.view {
@@ -230,8 +183,8 @@ fn on_command(state: &mut State, command: Key, effects: &mut Vec<Effect>) {
         Key::Help => state.modal = Some(Modal::Help),
         Key::NextWaiting => attention::next_waiting(state),
         Key::AttentionFirst => attention::toggle_first(state),
-        Key::Review => review_actions::open(state, effects),
-        Key::Discard => review_actions::discard(state, effects),
+        Key::Review => super::review::actions::open(state, effects),
+        Key::Discard => super::review::actions::discard(state, effects),
         Key::Quit => {
             let live = state.live_tasks();
             if live > 0 {

@@ -4,6 +4,7 @@
 //! The diff can be huge (50,000 lines): rows are an index into the file's
 //! hunks, and only the rows on screen are ever turned into text.
 
+pub mod actions;
 pub mod view;
 mod words;
 

@@ -2,7 +2,7 @@
 
 mod approval;
 mod lists;
-mod modal;
+pub mod modal;
 mod pane;
 pub mod theme;
 
@@ -71,11 +71,9 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
     status_bar(frame, status, state);
     toast(frame, area, status, state);
     match &state.modal {
-        Some(Modal::Dispatch(form)) => modal::dispatch(frame, area, state, form),
+        Some(Modal::Dispatch(form)) => crate::ui::dispatch::view::draw(frame, area, state, form),
         Some(Modal::Help) => modal::help(frame, area, state),
-        Some(Modal::AddHost { input, error }) => {
-            modal::add_host(frame, area, input, error.as_deref())
-        }
+        Some(Modal::AddHost(dialog)) => crate::ui::add_host::view::draw(frame, area, dialog),
         Some(Modal::Review(review)) => {
             let title = match state.task(review.task) {
                 Some(t) => format!("Review #{} · {} · {}", t.id, t.agent, t.project),
@@ -141,7 +139,7 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
         None => {}
     }
     if let Some(prompt) = state.prompts.first() {
-        modal::prompt(frame, area, prompt);
+        crate::ui::prompt::view::draw(frame, area, prompt);
     }
     if state.shutting_down {
         let n = state.live_tasks();

@@ -3,11 +3,11 @@
 
 use crossterm::event::KeyEvent;
 
-use super::action::Effect;
-use super::review::{Review, ReviewOutcome, view};
-use super::state::{Modal, State};
+use super::{Review, ReviewOutcome, view};
 use crate::git::ApplyOutcome;
 use crate::protocol::{Command, Event, Level};
+use crate::ui::action::Effect;
+use crate::ui::state::{Modal, State};
 
 pub fn open(state: &mut State, effects: &mut Vec<Effect>) {
     let Some(task) = state.selected_task() else {

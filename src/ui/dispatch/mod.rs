@@ -2,6 +2,9 @@
 //! workspace (a new worktree from a base, or in place) and a multi-line
 //! prompt editor.
 
+pub mod actions;
+pub mod view;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui_textarea::{TextArea, WrapMode};
