@@ -50,6 +50,35 @@ pub struct DispatchRequest {
     pub setup: Option<String>,
 }
 
+impl DispatchRequest {
+    /// The record of task `id`, made from this request, as it starts.
+    pub fn record(&self, id: TaskId, log_path: PathBuf, now: u64) -> TaskRecord {
+        let in_worktree = matches!(self.workspace, WorkspaceChoice::Worktree { .. });
+        TaskRecord {
+            id,
+            project: self.project.clone(),
+            agent: self.agent.clone(),
+            host: self.host.clone(),
+            mode: self.mode,
+            prompt: self.prompt.clone(),
+            argv: self.argv.clone(),
+            cwd: self.cwd.clone(),
+            state: task::TaskState::Starting,
+            pid: None,
+            created_ms: now,
+            started_ms: None,
+            ended_ms: None,
+            log_path,
+            workspace: task::Workspace {
+                repo: in_worktree.then(|| self.cwd.clone()),
+                ..Default::default()
+            },
+            request: self.token,
+            activity: None,
+        }
+    }
+}
+
 /// Where a dispatched task works.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WorkspaceChoice {

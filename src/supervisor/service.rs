@@ -26,8 +26,8 @@ use crate::git::Worktree;
 use crate::host::ExitInfo;
 use crate::host::{PtyControl, PtyProcess, PtySize, StopSignal};
 use crate::probe::HostProbe;
-use crate::protocol::task::{TaskEvent, TaskId, TaskRecord, TaskState, Workspace};
-use crate::protocol::{Command, DispatchRequest, Event, Level, TASK_ID_ENV, WorkspaceChoice};
+use crate::protocol::task::{TaskEvent, TaskId, TaskRecord, TaskState};
+use crate::protocol::{Command, DispatchRequest, Event, Level, TASK_ID_ENV};
 use restore::RecordSaver;
 
 /// How long a task's end waits for its last output to be read.
@@ -411,29 +411,7 @@ impl Supervisor {
         request.env.push((TASK_ID_ENV.into(), id.to_string()));
         self.wire_hooks(id, &mut request);
         let log_path = self.config.paths.task_log(id);
-        let in_worktree = matches!(request.workspace, WorkspaceChoice::Worktree { .. });
-        let record = TaskRecord {
-            id,
-            project: request.project.clone(),
-            agent: request.agent.clone(),
-            host: request.host.clone(),
-            mode: request.mode,
-            prompt: request.prompt.clone(),
-            argv: request.argv.clone(),
-            cwd: request.cwd.clone(),
-            state: TaskState::Starting,
-            pid: None,
-            created_ms: now_ms(),
-            started_ms: None,
-            ended_ms: None,
-            log_path: log_path.clone(),
-            workspace: Workspace {
-                repo: in_worktree.then(|| request.cwd.clone()),
-                ..Workspace::default()
-            },
-            request: request.token,
-            activity: None,
-        };
+        let record = request.record(id, log_path.clone(), now_ms());
         // The screen exists before anyone hears of the task.
         let depth = self.config.settings.scrollback_lines;
         let screen = TaskScreen::from_log(&log_path, Some(0), request.size, depth);
