@@ -45,6 +45,35 @@ fn graph(fx: &Fixture, n: usize) -> Vec<String> {
     .collect()
 }
 
+/// A message the user wrote (or the prompt's first line, which the daemon
+/// passes) titles the task's commit, and the merge after its first line.
+#[tokio::test]
+async fn a_merge_message_titles_both_commits() {
+    let fx = Fixture::new(&[("a.txt", "a\n")]);
+    let wt = fx.worktree(5, "fix the login form").await;
+    write(&wt.path, "a.txt", "changed\n");
+    let files = fx.diff(&wt).await;
+    let strategy = Strategy::Merge {
+        message: Some("Fix the login form\n\nIt lost the password field.".into()),
+    };
+    let outcome = apply_with(&fx, &wt, &files, &Selection::default(), strategy)
+        .await
+        .unwrap();
+    let ApplyOutcome::Applied { commit, .. } = outcome else {
+        panic!("{outcome:?}");
+    };
+    let merge = commit.unwrap();
+    assert_eq!(
+        fx.git(&["log", "-1", "--format=%s", &merge]).trim(),
+        "Merge flightdeck task 5: Fix the login form"
+    );
+    let task_commit = format!("{merge}^2");
+    assert_eq!(
+        fx.git(&["log", "-1", "--format=%B", &task_commit]).trim(),
+        "Fix the login form\n\nIt lost the password field."
+    );
+}
+
 #[tokio::test]
 async fn merge_commits_on_the_task_branch_and_merges_it() {
     let fx = Fixture::new(&[("a.txt", "a\n"), ("b.txt", "b\n")]);
@@ -57,9 +86,15 @@ async fn merge_commits_on_the_task_branch_and_merges_it() {
     let old_head = fx.head();
 
     let files = fx.diff(&wt).await;
-    let outcome = apply_with(&fx, &wt, &files, &Selection::default(), Strategy::Merge)
-        .await
-        .unwrap();
+    let outcome = apply_with(
+        &fx,
+        &wt,
+        &files,
+        &Selection::default(),
+        Strategy::Merge { message: None },
+    )
+    .await
+    .unwrap();
     let ApplyOutcome::Applied { mut files, commit } = outcome else {
         panic!("{outcome:?}");
     };
@@ -145,7 +180,7 @@ async fn merge_after_the_main_branch_moved_on() {
     let upstream = fx.commit_all("upstream");
 
     let files = fx.diff(&wt).await;
-    for strategy in [Strategy::Merge, squash("squashed")] {
+    for strategy in [Strategy::Merge { message: None }, squash("squashed")] {
         fx.git(&["reset", "-q", "--hard", &upstream]);
         let outcome = apply_with(&fx, &wt, &files, &Selection::default(), strategy)
             .await
@@ -174,7 +209,7 @@ async fn merge_conflicts_are_refused_with_the_tree_untouched() {
     let before = fx.snapshot();
 
     let files = fx.diff(&wt).await;
-    for strategy in [Strategy::Merge, squash("x")] {
+    for strategy in [Strategy::Merge { message: None }, squash("x")] {
         let outcome = apply_with(&fx, &wt, &files, &Selection::default(), strategy)
             .await
             .unwrap();
@@ -204,7 +239,7 @@ async fn overlapping_uncommitted_changes_refuse_merge_and_squash() {
     let before = fx.snapshot();
 
     let files = fx.diff(&wt).await;
-    for strategy in [Strategy::Merge, squash("x")] {
+    for strategy in [Strategy::Merge { message: None }, squash("x")] {
         let outcome = apply_with(&fx, &wt, &files, &Selection::default(), strategy)
             .await
             .unwrap();
@@ -233,7 +268,7 @@ async fn partial_squash_commits_only_the_accepted_hunks() {
     sel.toggle_hunk("three.txt", 1);
     sel.toggle_file("rejected.txt");
 
-    let outcome = apply_with(&fx, &wt, &files, &sel, Strategy::Merge)
+    let outcome = apply_with(&fx, &wt, &files, &sel, Strategy::Merge { message: None })
         .await
         .unwrap();
     assert!(
@@ -258,7 +293,7 @@ async fn a_detached_main_tree_refuses_merge_and_squash() {
     fx.git(&["switch", "-q", "--detach"]);
     let before = fx.snapshot();
     let files = fx.diff(&wt).await;
-    for strategy in [Strategy::Merge, squash("x")] {
+    for strategy in [Strategy::Merge { message: None }, squash("x")] {
         let err = apply_with(&fx, &wt, &files, &Selection::default(), strategy)
             .await
             .unwrap_err();
@@ -313,9 +348,15 @@ async fn the_users_commits_are_never_rewritten() {
     let mine = fx.commit_all("my commit");
     write(&wt.path, "task.txt", "task\n");
     let files = fx.diff(&wt).await;
-    apply_with(&fx, &wt, &files, &Selection::default(), Strategy::Merge)
-        .await
-        .unwrap();
+    apply_with(
+        &fx,
+        &wt,
+        &files,
+        &Selection::default(),
+        Strategy::Merge { message: None },
+    )
+    .await
+    .unwrap();
     let ancestor = fx.git(&["merge-base", "--is-ancestor", &mine, "HEAD"]);
     assert_eq!(ancestor, "");
     assert_eq!(fx.git(&["rev-parse", "HEAD^"]).trim(), mine);

@@ -262,7 +262,7 @@ fn review_of_a_diff() {
         "",
     ]
     .join("\n");
-    let mut review = Review::new(3, 24);
+    let mut review = Review::new(3, 24, String::new());
     review.set_files(parse_unified_diff(&diff));
     review.selection.toggle_hunk("src/login.rs", 1);
     state.modal = Some(Modal::Review(Box::new(review)));

@@ -53,7 +53,7 @@ pub fn open_and_jump(terminal: &mut Terminal<TestBackend>, diff: &str) -> (Revie
 
     let t = Instant::now();
     // Paged as the dashboard pages it: by its whole screen's area.
-    let mut review = Review::new(1, diff_rows(Rect::new(0, 0, COLS, ROWS)));
+    let mut review = Review::new(1, diff_rows(Rect::new(0, 0, COLS, ROWS)), String::new());
     review.set_files(files);
     steps.open = t.elapsed();
 

@@ -324,7 +324,7 @@ pub fn main() -> Result<ExitCode> {
         }) => {
             let strategy = match (strategy, message) {
                 (StrategyArg::Uncommitted, _) => crate::git::Strategy::Uncommitted,
-                (StrategyArg::Merge, _) => crate::git::Strategy::Merge,
+                (StrategyArg::Merge, message) => crate::git::Strategy::Merge { message },
                 (StrategyArg::Squash, Some(message)) => crate::git::Strategy::Squash { message },
                 (StrategyArg::Squash, None) => {
                     return Ok(fail(Failure::usage("--strategy squash needs --message")));

@@ -17,7 +17,7 @@ use crate::protocol::{Command, Event};
 use crate::term::ScreenFrame;
 
 /// Bumped whenever a message changes shape.
-pub const PROTOCOL: u32 = 2;
+pub const PROTOCOL: u32 = 3;
 /// Frames above this are refused (a snapshot of 10,000 wide lines fits).
 pub const MAX_FRAME: usize = 64 << 20;
 

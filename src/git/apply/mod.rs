@@ -32,9 +32,13 @@ pub enum Strategy {
     /// Uncommitted changes in the main working tree; the main index and
     /// HEAD are left alone.
     Uncommitted,
-    /// A commit of the accepted changes on the task branch, merged into the
-    /// main tree's current branch.
-    Merge,
+    /// A commit of the accepted changes on the task branch (with this
+    /// message; the task's slug when `None`), merged into the main tree's
+    /// current branch.
+    Merge {
+        #[serde(default)]
+        message: Option<String>,
+    },
     /// One commit on the main tree's current branch with this message.
     Squash { message: String },
 }
@@ -93,9 +97,12 @@ pub async fn apply(host: &dyn Host, req: &ApplyRequest<'_>) -> Result<ApplyOutco
             let task = req.worktree.task_id;
             apply_uncommitted(&git, &info.git_dir, base, &tree, task).await
         }
-        Strategy::Merge => commit_and_merge(&git, req.worktree, &tree, None).await,
+        Strategy::Merge { message } => {
+            let message = message.as_ref().filter(|m| !m.trim().is_empty());
+            commit_and_merge(&git, req.worktree, &tree, Merge::Branch(message)).await
+        }
         Strategy::Squash { message } => {
-            commit_and_merge(&git, req.worktree, &tree, Some(message)).await
+            commit_and_merge(&git, req.worktree, &tree, Merge::Squash(message)).await
         }
     }
 }
@@ -195,12 +202,25 @@ fn index_entries(file: &FileDiff, oid_len: usize, out: &mut Vec<u8>) -> bool {
 /// Merge and Squash: compute the merge of the main branch with the accepted
 /// tree entirely in the object store, and only when it is clean and cannot
 /// overwrite local changes, fast-forward the main branch to the new commit.
+/// How the accepted tree reaches the main branch, and with what message.
+#[derive(Clone, Copy)]
+enum Merge<'a> {
+    /// A commit on the task branch, merged.
+    Branch(Option<&'a String>),
+    /// One commit on the main branch.
+    Squash(&'a String),
+}
+
 async fn commit_and_merge(
     git: &Git<'_>,
     worktree: &Worktree,
     tree: &str,
-    squash: Option<&String>,
+    how: Merge<'_>,
 ) -> Result<ApplyOutcome, GitError> {
+    let squash = match how {
+        Merge::Squash(message) => Some(message),
+        Merge::Branch(_) => None,
+    };
     let action = if squash.is_some() {
         "commit to"
     } else {
@@ -214,6 +234,16 @@ async fn commit_and_merge(
     }
     let head = rev(&git, "HEAD^{commit}").await?;
     let label = format!("flightdeck task {}: {}", worktree.task_id, worktree.slug);
+    // A message the user gave titles the task's commit, and the merge
+    // after its first line.
+    let (task_message, merge_title) = match how {
+        Merge::Branch(Some(message)) => {
+            let first = message.lines().next().unwrap_or_default().trim();
+            let title = format!("flightdeck task {}: {first}", worktree.task_id);
+            (message.clone(), title)
+        }
+        _ => (label.clone(), label.clone()),
+    };
 
     // Merge: the accepted changes become a commit on the task branch.
     let task_commit = match squash {
@@ -230,7 +260,7 @@ async fn commit_and_merge(
             let commit = if rev(&git, &format!("{tip}^{{tree}}")).await? == tree {
                 tip.clone()
             } else {
-                commit_tree(&git, tree, &[&tip], &label).await?
+                commit_tree(&git, tree, &[&tip], &task_message).await?
             };
             Some((tip, commit))
         }
@@ -259,7 +289,7 @@ async fn commit_and_merge(
     }
     let new_head = match &task_commit {
         Some((_, commit)) => {
-            let message = format!("Merge {label}");
+            let message = format!("Merge {merge_title}");
             commit_tree(&git, &merged_tree, &[&head, commit], &message).await?
         }
         None => {

@@ -220,8 +220,22 @@ impl Supervisor {
         id: TaskId,
         files: Vec<FileDiff>,
         selection: Selection,
-        strategy: Strategy,
+        mut strategy: Strategy,
     ) {
+        // A merge's commit is titled with the task's prompt unless the
+        // user wrote a message.
+        if let Strategy::Merge {
+            message: message @ None,
+        } = &mut strategy
+        {
+            let prompt = self
+                .records
+                .get(&id)
+                .map(|r| r.prompt.as_str())
+                .unwrap_or("");
+            let first = crate::text::one_line(prompt.lines().next().unwrap_or_default(), 200);
+            *message = Some(first).filter(|m| !m.trim().is_empty());
+        }
         let (Some((worktree, host)), Some(repo)) = (
             self.worktree_of(id),
             self.records.get(&id).and_then(|r| r.workspace.repo.clone()),

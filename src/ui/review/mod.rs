@@ -58,6 +58,8 @@ pub struct Review {
     pub page: usize,
     pub apply: Option<ApplyDialog>,
     pub status: Option<String>,
+    /// The first line of the task's prompt: the commit message offered.
+    pub title: String,
 }
 
 /// What a key did in the review.
@@ -70,8 +72,9 @@ pub enum ReviewOutcome {
 }
 
 impl Review {
-    pub fn new(task: TaskId, page: usize) -> Self {
+    pub fn new(task: TaskId, page: usize, title: String) -> Self {
         Review {
+            title,
             task,
             files: None,
             error: None,
@@ -228,8 +231,10 @@ impl Review {
             KeyCode::Char('r') => return ReviewOutcome::Refresh,
             KeyCode::Char('D') => return ReviewOutcome::Discard,
             KeyCode::Char('a') if self.file_count() > 0 => {
-                let mut message = TextArea::default();
-                message.set_placeholder_text("Commit message for the squash");
+                // The task's prompt, first line, as the commit's title.
+                let mut message = TextArea::from([self.title.clone()]);
+                message.move_cursor(ratatui_textarea::CursorMove::End);
+                message.set_placeholder_text("Commit message");
                 self.apply = Some(ApplyDialog {
                     strategy: 0,
                     message,
@@ -246,17 +251,18 @@ fn handle_apply_key(key: KeyEvent, slot: &mut Option<ApplyDialog>) -> ReviewOutc
         return ReviewOutcome::Continue;
     };
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let squash = dialog.strategy == 2;
+    // Merge and squash make a commit: keys edit its message.
+    let editing = dialog.strategy > 0;
     match key.code {
         KeyCode::Esc => *slot = None,
-        KeyCode::Up if !squash || ctrl => dialog.strategy = dialog.strategy.saturating_sub(1),
-        KeyCode::Down if !squash || ctrl => dialog.strategy = (dialog.strategy + 1).min(2),
-        KeyCode::Char('u') if !squash => dialog.strategy = 0,
-        KeyCode::Char('m') if !squash => dialog.strategy = 1,
-        KeyCode::Char('s') if !squash => dialog.strategy = 2,
-        KeyCode::Enter if !squash => return finish_apply(slot),
+        KeyCode::Up if !editing || ctrl => dialog.strategy = dialog.strategy.saturating_sub(1),
+        KeyCode::Down if !editing || ctrl => dialog.strategy = (dialog.strategy + 1).min(2),
+        KeyCode::Char('u') if !editing => dialog.strategy = 0,
+        KeyCode::Char('m') if !editing => dialog.strategy = 1,
+        KeyCode::Char('s') if !editing => dialog.strategy = 2,
+        KeyCode::Enter if !editing => return finish_apply(slot),
         KeyCode::Char('s') if ctrl => return finish_apply(slot),
-        _ if squash => {
+        _ if editing => {
             dialog.message.input(key);
         }
         _ => {}
@@ -270,7 +276,11 @@ fn finish_apply(slot: &mut Option<ApplyDialog>) -> ReviewOutcome {
     };
     let strategy = match dialog.strategy {
         0 => Strategy::Uncommitted,
-        1 => Strategy::Merge,
+        1 => {
+            let message = dialog.message.lines().join("\n");
+            let message = Some(message).filter(|m| !m.trim().is_empty());
+            Strategy::Merge { message }
+        }
         _ => {
             let message = dialog.message.lines().join("\n");
             if message.trim().is_empty() {
@@ -304,7 +314,7 @@ mod tests {
 diff --git a/b.txt b/b.txt\nnew file mode 100644\nindex 0000000..3333333\n--- /dev/null\n+++ b/b.txt\n@@ -0,0 +1 @@\n+bee\n";
 
     fn review() -> Review {
-        let mut r = Review::new(1, 4);
+        let mut r = Review::new(1, 4, String::new());
         r.set_files(parse_unified_diff(DIFF));
         r
     }
@@ -356,6 +366,24 @@ diff --git a/b.txt b/b.txt\nnew file mode 100644\nindex 0000000..3333333\n--- /d
         match r.handle_key(ctrl_s) {
             ReviewOutcome::Apply(Strategy::Squash { message }) => assert_eq!(message, "Fix login"),
             _ => panic!("no apply"),
+        }
+    }
+
+    #[test]
+    fn a_merge_offers_the_prompts_first_line_and_it_can_be_edited() {
+        let mut r = Review::new(1, 4, "Fix the login form".into());
+        r.set_files(parse_unified_diff(DIFF));
+        press(&mut r, KeyCode::Char('a'));
+        press(&mut r, KeyCode::Char('m'));
+        let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+        for c in " (again)".chars() {
+            press(&mut r, KeyCode::Char(c));
+        }
+        match r.handle_key(ctrl_s) {
+            ReviewOutcome::Apply(Strategy::Merge { message }) => {
+                assert_eq!(message.as_deref(), Some("Fix the login form (again)"))
+            }
+            _ => panic!("no merge"),
         }
     }
 

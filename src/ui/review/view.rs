@@ -312,7 +312,7 @@ fn clean(text: &str) -> String {
 
 fn draw_apply(frame: &mut Frame, area: Rect, review: &Review) {
     let Some(dialog) = &review.apply else { return };
-    let squash = dialog.strategy == 2;
+    let squash = dialog.strategy > 0;
     let height = if squash { 14 } else { 9 };
     let outer = layout::centered(area, 72, height);
     frame.render_widget(Clear, outer);
