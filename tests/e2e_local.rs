@@ -583,3 +583,37 @@ fn attach_keeps_the_agents_last_screen_and_shows_an_ended_tasks() {
         "{err}"
     );
 }
+
+/// Issue 15 item 9: the dashboard reads its config file again when it
+/// changes — a new project shows at once — and a bad edit is reported with
+/// its line while the running config stays.
+#[test]
+fn the_dashboard_reloads_its_config_when_the_file_changes() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    let extra = format!(
+        "[[project]]\nname = \"second\"\npath = {:?}\n",
+        sandbox.repo().display().to_string()
+    );
+    sandbox.write_config(&extra);
+    tui.wait_for("config reloaded: 2 project(s)");
+    tui.wait_for("second");
+    let config = sandbox.fd_home().join("config/config.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{good}\n[settings\n")).unwrap();
+    tui.wait_for("config not reloaded");
+    let screen = tui.screen();
+    // file:line:column, and what is wrong there.
+    let at = format!("config.toml:{}:", good.lines().count() + 2);
+    assert!(
+        screen.contains(&at) && screen.contains("unclosed table"),
+        "{screen}"
+    );
+    // The running config stays: both projects are still listed.
+    assert!(
+        screen.contains("second") && screen.contains("demo"),
+        "{screen}"
+    );
+}

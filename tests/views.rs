@@ -187,9 +187,72 @@ fn dispatch_dialog() {
 #[test]
 fn help_is_generated_from_the_keymap() {
     let mut state = state(120, 32);
-    state.modal = Some(Modal::Help);
+    state.modal = Some(Modal::Help { top: 0 });
     let terminal = render(&state, &Frames::default());
     insta::assert_snapshot!(terminal.backend());
+}
+
+/// At 72×18 the help does not fit: it says so, scrolls with j/G, and shows
+/// the config file's path at its end.
+#[test]
+fn help_scrolls_where_it_does_not_fit() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use flightdeck::ui::action::Action;
+    let mut state = state(72, 18);
+    state.modal = Some(Modal::Help { top: 0 });
+    let text = |state: &State| {
+        let terminal = render(state, &Frames::default());
+        let buf = terminal.backend().buffer().clone();
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let first = text(&state);
+    assert!(first.contains("j/k scroll"), "{first}");
+    assert!(!first.contains("/cfg/config.toml"), "{first}");
+    let key = |code| Action::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    flightdeck::ui::update::update(&mut state, key(KeyCode::Char('G')));
+    let last = text(&state);
+    assert!(last.contains("Config: /cfg/config.toml"), "{last}");
+    assert!(matches!(state.modal, Some(Modal::Help { top }) if top > 0));
+    // Another key closes it.
+    flightdeck::ui::update::update(&mut state, key(KeyCode::Char('x')));
+    assert!(state.modal.is_none());
+}
+
+/// Issue 15 item 4: one long wrapped line taller than the prompt box keeps
+/// the cursor, and the text typed last, on screen.
+#[test]
+fn a_long_wrapped_prompt_keeps_the_cursor_in_view() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use flightdeck::ui::action::Action;
+    let mut state = state(120, 32);
+    state.modal = Some(Modal::Dispatch(Box::new(DispatchForm::new(&state, 0, 0))));
+    // ~30 rows of wrapped text in a box of a few rows, typed key by key.
+    let words: String = (0..400).map(|i| format!("w{i} ")).collect();
+    for c in words.chars().chain("ENDMARK".chars()) {
+        let key = Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        flightdeck::ui::update::update(&mut state, key);
+    }
+    let terminal = render(&state, &Frames::default());
+    let buf = terminal.backend().buffer();
+    let screen: Vec<String> = (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect();
+    assert!(
+        screen.iter().any(|row| row.contains("w399 ENDMARK")),
+        "{}",
+        screen.join("\n")
+    );
+    assert!(
+        !screen.iter().any(|row| row.contains(" w0 w1 ")),
+        "scrolled"
+    );
 }
 
 #[test]

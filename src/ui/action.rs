@@ -4,7 +4,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::state::{Alert, ProjectStatus};
-use crate::config::{HostConfig, Project};
+use crate::config::{Config, HostConfig, Project};
 use crate::protocol::task::TaskId;
 use crate::protocol::wire::Watch;
 use crate::protocol::{Command, Event};
@@ -31,6 +31,9 @@ pub enum Action {
     ProjectsChecked(Vec<ProjectStatus>),
     ProjectSaved(Result<Project, String>),
     HostSaved(Result<String, String>),
+    /// The config file changed on disk and was read again (or could not
+    /// be: the error names the file and line).
+    ConfigReloaded(Result<Box<Config>, String>),
     /// The connection to the daemon broke; reconnecting.
     DaemonLost,
     DaemonBack,

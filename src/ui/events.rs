@@ -82,6 +82,26 @@ pub(super) fn on_event(state: &mut State, event: Event, effects: &mut Vec<Effect
     }
 }
 
+/// A config file read again: its keys, settings, agents and (for a
+/// dashboard on its own machine) projects take effect at once.
+pub(super) fn adopt_config(state: &mut State, config: &crate::config::Config) {
+    state.keymap = config.keymap.clone();
+    state.settings = config.settings.clone();
+    state.catalog = config.catalog.clone();
+    if state.remote.is_none() {
+        let unchecked = super::state::ProjectStatus {
+            exists: true,
+            git: false,
+        };
+        state
+            .project_status
+            .resize(config.projects.len(), unchecked);
+        state.projects = config.projects.clone();
+        state.selected_project =
+            (state.selected_project).min(state.projects.len().saturating_sub(1));
+    }
+}
+
 /// A dashboard attached to another machine's daemon works with that
 /// daemon's projects and agents, not its own config's.
 fn adopt_settings(state: &mut State, settings: crate::protocol::Settings) {

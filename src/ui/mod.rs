@@ -93,6 +93,8 @@ struct App {
     actions: UnboundedSender<Action>,
     actions_rx: tokio::sync::mpsc::UnboundedReceiver<Action>,
     connected: bool,
+    /// When the config file was last read (or written by us).
+    config_mtime: Option<std::time::SystemTime>,
 }
 
 impl App {
@@ -112,9 +114,39 @@ impl App {
             actions,
             actions_rx,
             connected: true,
+            config_mtime: None,
         };
+        let mut app = app;
+        app.config_mtime = app.config_file_mtime();
         app.configure_daemon();
         Ok(app)
+    }
+
+    fn config_file_mtime(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(&self.config.path)
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    /// The config file changed since it was read: read it again. A good
+    /// one replaces the dashboard's config and the daemon's settings; a bad
+    /// one is reported and the running config kept.
+    fn config_changed(&mut self) -> Option<Action> {
+        let mtime = self.config_file_mtime();
+        if mtime == self.config_mtime {
+            return None;
+        }
+        self.config_mtime = mtime;
+        Some(Action::ConfigReloaded(
+            match Config::load(&self.config.path) {
+                Ok(config) => {
+                    self.config = config.clone();
+                    self.configure_daemon();
+                    Ok(Box::new(config))
+                }
+                Err(e) => Err(e.to_string()),
+            },
+        ))
     }
 
     /// The daemon runs with the settings of the newest client's config (a
@@ -195,7 +227,10 @@ impl App {
                     }
                 }
                 Some(action) = self.actions_rx.recv() => action,
-                _ = tick.tick() => Action::Tick(now_ms()),
+                _ = tick.tick() => match self.config_changed() {
+                    Some(reloaded) => reloaded,
+                    None => Action::Tick(now_ms()),
+                },
                 _ = tokio::time::sleep_until(frame_due), if dirty => continue,
             };
             dirty = true;
@@ -272,6 +307,7 @@ impl App {
                     .map(|_| name.clone())
                     .map_err(|e| format!("cannot save {}: {e}", self.config.path.display()));
                 if saved.is_ok() {
+                    self.config_mtime = self.config_file_mtime();
                     self.configure_daemon();
                 }
                 let _ = self.actions.send(Action::HostSaved(saved));
@@ -282,6 +318,7 @@ impl App {
                     .add_project(project.clone())
                     .map(|_| project)
                     .map_err(|e| format!("cannot save {}: {e}", self.config.path.display()));
+                self.config_mtime = self.config_file_mtime();
                 let _ = self.actions.send(Action::ProjectSaved(saved));
             }
             Effect::Alert(alerts) => notify::alert(&self.state.settings.notify, &alerts),

@@ -50,7 +50,10 @@ pub enum Modal {
     },
     /// Started inside a git repo with no projects: offer it.
     OfferProject(Project),
-    Help,
+    /// The keys, scrolled down `top` lines when they do not fit.
+    Help {
+        top: usize,
+    },
     /// Typing a host to add: an alias or `user@host:port`.
     AddHost(AddHost),
 }
@@ -129,6 +132,8 @@ pub struct State {
     pub last_alert_ms: u64,
     /// The dashboard's terminal has focus (as far as it reports).
     pub focused: bool,
+    /// The config file this dashboard read (shown in help).
+    pub config_path: std::path::PathBuf,
 }
 
 /// Alerts closer together than this are made as one.
@@ -161,6 +166,7 @@ impl State {
 
     pub fn new(config: &Config, area: Rect, now_ms: u64) -> Self {
         State {
+            config_path: config.path.clone(),
             keymap: config.keymap.clone(),
             catalog: config.catalog.clone(),
             settings: config.settings.clone(),

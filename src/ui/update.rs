@@ -9,6 +9,7 @@ use super::action::{Action, Effect};
 use super::dispatch::DispatchForm;
 use super::layout;
 use super::state::{Focus, Modal, State, View};
+use super::view::modal;
 use super::{add_host, attention, events, hosts_actions, mouse};
 use crate::host::PtySize;
 use crate::keymap::Command as Key;
@@ -67,6 +68,20 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             hosts_actions::probe(state, Some(name), &mut effects);
         }
         Action::HostSaved(Err(e)) => state.notify(Level::Error, e),
+        Action::ConfigReloaded(Ok(config)) => {
+            events::adopt_config(state, &config);
+            let message = format!(
+                "config reloaded: {} project(s), {} agent(s), {} host(s)",
+                config.projects.len(),
+                config.catalog.agents().len(),
+                config.hosts.len()
+            );
+            state.notify(Level::Info, message);
+            hosts_actions::probe(state, None, &mut effects);
+        }
+        Action::ConfigReloaded(Err(e)) => {
+            state.notify(Level::Error, format!("config not reloaded: {e}"));
+        }
         Action::DaemonLost => state.notify(Level::Error, "lost the daemon; reconnecting…"),
         Action::DaemonBack => {
             // A new daemon knows nothing of this client: watch and size again.
@@ -85,7 +100,23 @@ fn on_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
     }
     match state.modal.take() {
         Some(Modal::Dispatch(form)) => super::dispatch::actions::on_key(state, form, key, effects),
-        Some(Modal::Help) => {}
+        Some(Modal::Help { top }) => {
+            // Keys that scroll keep it open; any other closes it.
+            let page = modal::help_page(state.area).max(1);
+            let last = modal::help_lines(state).len().saturating_sub(page);
+            let top = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => Some(top + 1),
+                KeyCode::Up | KeyCode::Char('k') => Some(top.saturating_sub(1)),
+                KeyCode::PageDown | KeyCode::Char(' ') => Some(top + page),
+                KeyCode::PageUp => Some(top.saturating_sub(page)),
+                KeyCode::Home | KeyCode::Char('g') => Some(0),
+                KeyCode::End | KeyCode::Char('G') => Some(last),
+                _ => None,
+            };
+            if let Some(top) = top.filter(|_| last > 0) {
+                state.modal = Some(Modal::Help { top: top.min(last) });
+            }
+        }
         Some(Modal::Review(review)) => super::review::actions::on_key(state, review, key, effects),
         Some(Modal::AddHost(mut dialog)) => match dialog.on_key(key) {
             add_host::Outcome::Continue => state.modal = Some(Modal::AddHost(dialog)),
@@ -180,7 +211,7 @@ fn on_command(state: &mut State, command: Key, effects: &mut Vec<Effect>) {
                 View::Grid => View::Dashboard,
             }
         }
-        Key::Help => state.modal = Some(Modal::Help),
+        Key::Help => state.modal = Some(Modal::Help { top: 0 }),
         Key::NextWaiting => attention::next_waiting(state),
         Key::AttentionFirst => attention::toggle_first(state),
         Key::Review => super::review::actions::open(state, effects),

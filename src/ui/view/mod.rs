@@ -72,7 +72,7 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
     toast(frame, area, status, state);
     match &state.modal {
         Some(Modal::Dispatch(form)) => crate::ui::dispatch::view::draw(frame, area, state, form),
-        Some(Modal::Help) => modal::help(frame, area, state),
+        Some(Modal::Help { top }) => modal::help(frame, area, state, *top),
         Some(Modal::AddHost(dialog)) => crate::ui::add_host::view::draw(frame, area, dialog),
         Some(Modal::Review(review)) => {
             let title = match state.task(review.task) {

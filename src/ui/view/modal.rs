@@ -22,41 +22,59 @@ pub fn frame_box(frame: &mut Frame, area: Rect, title: &str) -> Rect {
     layout::inner(area)
 }
 
-pub fn help(frame: &mut Frame, area: Rect, state: &State) {
+/// Every line of the help: the keys, then where they are set.
+pub fn help_lines(state: &State) -> Vec<Line<'static>> {
+    let key = |keys: String, what: String| {
+        Line::from(vec![
+            Span::styled(format!(" {keys:>14} "), Style::default().fg(theme::ACCENT)),
+            Span::raw(format!(" {what}")),
+        ])
+    };
     let rows = state.keymap.help_rows();
     let mut lines: Vec<Line> = rows
         .iter()
         .filter(|(keys, _)| !keys.is_empty())
-        .map(|(keys, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {keys:>14} "), Style::default().fg(theme::ACCENT)),
-                Span::raw(format!(" {what}")),
-            ])
-        })
+        .map(|(keys, what)| key(keys.to_string(), what.to_string()))
         .collect();
     lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        Span::styled(
-            format!(" {:>14} ", state.settings.detach_key.to_string()),
-            Style::default().fg(theme::ACCENT),
-        ),
-        Span::raw(" detach from an attached task (it keeps running)"),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled(
-            format!(" {:>14} ", "mouse"),
-            Style::default().fg(theme::ACCENT),
-        ),
-        Span::raw(" click selects · wheel scrolls a pane"),
-    ]));
+    lines.push(key(
+        state.settings.detach_key.to_string(),
+        "detach from an attached task (it keeps running)".into(),
+    ));
+    lines.push(key(
+        "mouse".into(),
+        "click selects · wheel scrolls a pane".into(),
+    ));
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        " Keys are set under [keys] in config.toml. Any key closes this.",
+        format!(" Config: {}", state.config_path.display()),
         theme::dim(),
     ));
-    let height = lines.len() as u16 + 2;
-    let inner = frame_box(frame, layout::centered(area, 70, height), "Help");
-    frame.render_widget(Paragraph::new(lines), inner);
+    lines.push(Line::styled(
+        " Keys are set under [keys] there. Any other key closes this.",
+        theme::dim(),
+    ));
+    lines
+}
+
+/// How many help lines fit on a terminal of `area`.
+pub fn help_page(area: Rect) -> usize {
+    area.height.saturating_sub(2) as usize
+}
+
+/// The help, from line `top` when it does not fit: j/k, PgUp/PgDn, g/G.
+pub fn help(frame: &mut Frame, area: Rect, state: &State, top: usize) {
+    let lines = help_lines(state);
+    let total = lines.len();
+    let page = help_page(area).min(total);
+    let top = top.min(total - page);
+    let title = if page < total {
+        format!("Help {}–{} of {total} · j/k scroll", top + 1, top + page)
+    } else {
+        "Help".to_string()
+    };
+    let inner = frame_box(frame, layout::centered(area, 70, page as u16 + 2), &title);
+    frame.render_widget(Paragraph::new(lines).scroll((top as u16, 0)), inner);
 }
 
 /// A question with key choices, e.g. `[("y", "yes"), ("n", "no")]`.
