@@ -384,3 +384,34 @@ fn tasks_say_what_they_do_and_who_needs_you() {
     find(buf, "running 3m07s · ◆ waiting 12s");
     find(buf, " hook: PermissionRequest Bash(rm -rf build) ");
 }
+
+/// Issue 15 item 12: at 80 columns a task row drops its duration, diff
+/// size and agent, in that order, before its id, state or project.
+#[test]
+fn task_rows_fit_a_narrow_list() {
+    let mut narrow = state(80, 24);
+    let frames = Frames::default();
+    with_tasks(&mut narrow, &frames);
+    let terminal = render(&narrow, &frames);
+    let buf = terminal.backend().buffer();
+    let rows: Vec<String> = (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect();
+    for (id, label) in [(2, "exited 1"), (1, "stopped TERM")] {
+        let row = rows
+            .iter()
+            .find(|r| r.contains(&format!("#{id} ")))
+            .unwrap_or_else(|| panic!("no row of #{id}:\n{}", rows.join("\n")));
+        assert!(row.contains(label) && row.contains("webapp"), "{row}");
+    }
+    // At 120 columns nothing is dropped.
+    let mut wide = state(120, 32);
+    with_tasks(&mut wide, &frames);
+    let terminal = render(&wide, &frames);
+    let buf = terminal.backend().buffer();
+    let text: String = (0..buf.area.height)
+        .flat_map(|y| (0..buf.area.width).map(move |x| (x, y)))
+        .map(|p| buf[p].symbol().to_string())
+        .collect();
+    assert!(text.contains("opencode stopped TERM"), "{text}");
+}

@@ -68,7 +68,7 @@ pub fn projects(frame: &mut Frame, area: Rect, state: &State) {
     let title = Line::from(vec![Span::styled(" Projects ", theme::title(focused))]);
     if items.is_empty() {
         let empty = vec![ListItem::new(Line::styled(
-            " none: add [[project]] to config",
+            " none: `flightdeck project add DIR` (? shows the config file)",
             theme::dim(),
         ))];
         return render_list(frame, area, block(title, focused), empty, 0, false);
@@ -248,8 +248,25 @@ fn workspace_spans(workspace: &Workspace) -> Vec<Span<'static>> {
     spans
 }
 
+/// A task row's parts in their order, each with how readily it goes when
+/// the row is wider than the list (0: never; higher goes first).
+fn fit_row(width: usize, parts: Vec<(u8, Vec<Span<'static>>)>) -> Line<'static> {
+    let wide = |parts: &[(u8, Vec<Span<'static>>)]| -> usize {
+        parts.iter().flat_map(|(_, s)| s).map(Span::width).sum()
+    };
+    let mut parts = parts;
+    while wide(&parts) > width {
+        let Some(drop) = parts.iter().map(|(p, _)| *p).filter(|p| *p > 0).max() else {
+            break;
+        };
+        parts.retain(|(p, _)| *p != drop);
+    }
+    Line::from(parts.into_iter().flat_map(|(_, s)| s).collect::<Vec<_>>())
+}
+
 pub fn tasks(frame: &mut Frame, area: Rect, state: &State) {
     let focused = state.focus == Focus::Tasks;
+    let width = layout::inner(area).width as usize;
     let agent_width = state.tasks.iter().map(|t| t.agent.len()).max().unwrap_or(0);
     let items = state
         .tasks
@@ -269,16 +286,24 @@ pub fn tasks(frame: &mut Frame, area: Rect, state: &State) {
                 ),
                 _ => (t.state.label(), theme::state(&t.state), duration),
             };
-            let mut spans = vec![
-                Span::styled(format!(" #{:<3}", t.id), theme::dim()),
-                Span::styled(format!("{glyph} "), glyph_style),
-                Span::raw(format!("{:<agent_width$} ", t.agent)),
-                Span::styled(label, style),
-                Span::styled(format!(" {duration} "), theme::dim()),
-            ];
-            spans.extend(workspace_spans(&t.workspace));
-            spans.push(Span::styled(t.project.clone(), theme::dim()));
-            ListItem::new(Line::from(spans))
+            // On a narrow list the duration goes first, then the diff
+            // size, then the agent: id, state and project always show.
+            let row = fit_row(
+                width,
+                vec![
+                    (
+                        0,
+                        vec![Span::styled(format!(" #{:<3}", t.id), theme::dim())],
+                    ),
+                    (0, vec![Span::styled(format!("{glyph} "), glyph_style)]),
+                    (1, vec![Span::raw(format!("{:<agent_width$} ", t.agent))]),
+                    (0, vec![Span::styled(format!("{label} "), style)]),
+                    (3, vec![Span::styled(format!("{duration} "), theme::dim())]),
+                    (2, workspace_spans(&t.workspace)),
+                    (0, vec![Span::styled(t.project.clone(), theme::dim())]),
+                ],
+            );
+            ListItem::new(row)
         })
         .collect::<Vec<_>>();
     let mut title = vec![
