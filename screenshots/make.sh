@@ -324,10 +324,10 @@ wait_gone "New task"
 log "help"
 type_text "?"
 wait_for "Help"
-wait_for "Any key closes this"
+wait_for "other key closes this"
 shot help
 keys Escape
-wait_gone "Any key closes this"
+wait_gone "other key closes this"
 
 log "attach"
 keys Enter
