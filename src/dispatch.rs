@@ -58,12 +58,14 @@ pub fn request(
     argv.extend(args);
     Ok(DispatchRequest {
         token: None,
-        project: project.name.clone(),
-        agent: agent.id.clone(),
-        host: host.to_string(),
-        mode: task.mode,
-        prompt: task.prompt.clone(),
-        argv,
+        spec: crate::protocol::task::TaskSpec {
+            project: project.name.clone(),
+            agent: agent.id.clone(),
+            host: host.to_string(),
+            mode: task.mode,
+            prompt: task.prompt.clone(),
+            argv,
+        },
         cwd: project.path.clone(),
         env,
         size,

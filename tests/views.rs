@@ -8,7 +8,7 @@ use flightdeck::config::{Config, Project};
 use flightdeck::daemon::client::Frames;
 use flightdeck::host::PtySize;
 use flightdeck::probe::{AgentProbe, HostProbe};
-use flightdeck::protocol::task::{TaskRecord, TaskState};
+use flightdeck::protocol::task::{TaskRecord, TaskSpec, TaskState};
 use flightdeck::term::new_emulator;
 use flightdeck::ui::dispatch::DispatchForm;
 use flightdeck::ui::state::{Focus, Modal, ProjectStatus, State, View};
@@ -76,12 +76,14 @@ fn state(width: u16, height: u16) -> State {
 fn task(id: u64, agent: &str, state: TaskState) -> TaskRecord {
     TaskRecord {
         id,
-        project: "webapp".into(),
-        agent: agent.into(),
-        host: "local".into(),
-        mode: RunMode::Interactive,
-        prompt: "fix the login bug".into(),
-        argv: vec![agent.into()],
+        spec: TaskSpec {
+            project: "webapp".into(),
+            agent: agent.into(),
+            host: "local".into(),
+            mode: RunMode::Interactive,
+            prompt: "fix the login bug".into(),
+            argv: vec![agent.into()],
+        },
         cwd: "/src/webapp".into(),
         pid: Some(4242),
         created_ms: NOW - 200_000,

@@ -156,6 +156,7 @@ pub async fn ls(paths: &Paths, json: bool) -> CliResult {
     for t in &tasks {
         let time = t.duration_ms(now).map(format_duration).unwrap_or_default();
         let prompt: String = t
+            .spec
             .prompt
             .lines()
             .next()
@@ -176,8 +177,8 @@ pub async fn ls(paths: &Paths, json: bool) -> CliResult {
             t.id,
             t.state.label(),
             activity,
-            printable(&t.agent),
-            printable(&t.project),
+            printable(&t.spec.agent),
+            printable(&t.spec.project),
             time,
             printable(&prompt),
         );

@@ -13,13 +13,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::attention::approval::{ApprovalRequest, Decision, PendingApproval};
-use crate::catalog::{Catalog, RunMode};
+use crate::catalog::Catalog;
 use crate::config::HostConfig;
 use crate::git::{ApplyOutcome, FileDiff, LossReport, Selection, Strategy};
 use crate::host::PtySize;
 use crate::probe::HostProbe;
 pub use host::{Answer, HostInfo, HostState, Question, Secret};
-use task::{TaskId, TaskRecord};
+use task::{TaskId, TaskRecord, TaskSpec};
 
 /// Set in a task's environment: the daemon socket its hooks report to.
 pub const SOCKET_ENV: &str = "FLIGHTDECK_SOCKET";
@@ -31,12 +31,8 @@ pub struct DispatchRequest {
     /// Chosen by the requester; the [`Event::Dispatched`] answer carries it
     /// back with the new task's id.
     pub token: Option<u64>,
-    pub project: String,
-    pub agent: String,
-    pub host: String,
-    pub mode: RunMode,
-    pub prompt: String,
-    pub argv: Vec<String>,
+    #[serde(flatten)]
+    pub spec: TaskSpec,
     /// The project's directory; with a worktree the task runs in its own
     /// checkout of it instead.
     pub cwd: PathBuf,
@@ -56,12 +52,7 @@ impl DispatchRequest {
         let in_worktree = matches!(self.workspace, WorkspaceChoice::Worktree { .. });
         TaskRecord {
             id,
-            project: self.project.clone(),
-            agent: self.agent.clone(),
-            host: self.host.clone(),
-            mode: self.mode,
-            prompt: self.prompt.clone(),
-            argv: self.argv.clone(),
+            spec: self.spec.clone(),
             cwd: self.cwd.clone(),
             state: task::TaskState::Starting,
             pid: None,

@@ -75,15 +75,25 @@ pub enum TaskEvent {
     StrayFound,
 }
 
+/// What a task runs, as asked: the part a dispatch request and the task's
+/// record share (flattened into both on the wire, so their JSON keeps its
+/// shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskRecord {
-    pub id: TaskId,
+pub struct TaskSpec {
     pub project: String,
     pub agent: String,
     pub host: String,
     pub mode: RunMode,
     pub prompt: String,
+    /// The agent's command line, already resolved.
     pub argv: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub id: TaskId,
+    #[serde(flatten)]
+    pub spec: TaskSpec,
     /// Where the agent runs (the project dir now; a worktree later).
     pub cwd: PathBuf,
     pub state: TaskState,
@@ -211,12 +221,14 @@ impl TaskRecord {
     pub fn sample(id: TaskId, state: TaskState) -> TaskRecord {
         TaskRecord {
             id,
-            project: "a".into(),
-            agent: "claude".into(),
-            host: "local".into(),
-            mode: RunMode::Interactive,
-            prompt: String::new(),
-            argv: vec![],
+            spec: TaskSpec {
+                project: "a".into(),
+                agent: "claude".into(),
+                host: "local".into(),
+                mode: RunMode::Interactive,
+                prompt: String::new(),
+                argv: vec![],
+            },
             cwd: "/a".into(),
             state,
             pid: None,

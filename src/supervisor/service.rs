@@ -357,8 +357,8 @@ impl Supervisor {
         self.update(id, TaskEvent::Exited(exit));
         // Saved before the keeper's exit file goes: that file is how the
         // end is known if this daemon dies now.
-        let host =
-            (self.records.get(&id)).and_then(|record| self.hosts.get(&record.host.clone()).ok());
+        let host = (self.records.get(&id))
+            .and_then(|record| self.hosts.get(&record.spec.host.clone()).ok());
         if let Some(host) = host.filter(|host| host.holds_end(id)) {
             match self
                 .saver
@@ -434,7 +434,7 @@ impl Supervisor {
             self.fail(id, "flightdeck is shutting down".into());
             return;
         }
-        let host = match self.hosts.get(&request.host) {
+        let host = match self.hosts.get(&request.spec.host) {
             Ok(host) => host,
             Err(e) => return self.fail(id, e),
         };

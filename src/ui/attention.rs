@@ -96,8 +96,8 @@ pub(super) fn on_task_update(state: &mut State, old: &TaskRecord, new: &TaskReco
     state.alerts.retain(|a| a.task != new.id);
     state.alerts.push(Alert {
         task: new.id,
-        project: new.project.clone(),
-        agent: new.agent.clone(),
+        project: new.spec.project.clone(),
+        agent: new.spec.agent.clone(),
         event,
         reason,
     });

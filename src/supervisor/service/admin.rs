@@ -75,12 +75,14 @@ impl Supervisor {
         self.installs.insert(id, host.clone());
         self.dispatch(DispatchRequest {
             token: None,
-            project: "(install)".into(),
-            agent,
-            host,
-            mode: crate::catalog::RunMode::Headless,
-            prompt: String::new(),
-            argv: vec!["sh".into(), "-c".into(), script],
+            spec: crate::protocol::task::TaskSpec {
+                project: "(install)".into(),
+                agent,
+                host,
+                mode: crate::catalog::RunMode::Headless,
+                prompt: String::new(),
+                argv: vec!["sh".into(), "-c".into(), script],
+            },
             cwd: "/".into(),
             env,
             size: PtySize {

@@ -25,20 +25,20 @@ impl Supervisor {
             .config
             .settings
             .catalog
-            .get(&request.agent)
+            .get(&request.spec.agent)
             .and_then(|agent| agent.hooks)
         else {
             return;
         };
         let Some(program) = self
             .hosts
-            .get(&request.host)
+            .get(&request.spec.host)
             .ok()
             .and_then(|host| host.hook_program())
         else {
             return;
         };
-        if request.argv.is_empty() {
+        if request.spec.argv.is_empty() {
             return;
         }
         let settings = self.config.paths.hook_settings(id);
@@ -50,7 +50,7 @@ impl Supervisor {
             tracing::warn!(task = id, "cannot write {}: {e}", settings.display());
             return;
         }
-        request.argv.splice(1..1, args);
+        request.spec.argv.splice(1..1, args);
         request.env.retain(|(k, _)| k != SOCKET_ENV);
         let socket = self.config.paths.socket().to_string_lossy().into_owned();
         request.env.push((SOCKET_ENV.into(), socket));
@@ -130,7 +130,7 @@ impl Supervisor {
     /// The compiled screen rules of the task's agent (cached per agent,
     /// dropped when the settings change).
     fn rules_for(&mut self, id: TaskId) -> Arc<ScreenRules> {
-        let agent = self.records[&id].agent.clone();
+        let agent = self.records[&id].spec.agent.clone();
         let catalog = &self.config.settings.catalog;
         self.screen_rules
             .entry(agent)

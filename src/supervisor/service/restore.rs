@@ -33,7 +33,7 @@ impl Supervisor {
         // Ends learnt from what hosts kept are saved: they can forget them.
         let ended: Vec<(TaskId, String)> = (self.records.values())
             .filter(|r| !r.state.is_live())
-            .map(|r| (r.id, r.host.clone()))
+            .map(|r| (r.id, r.spec.host.clone()))
             .collect();
         for (id, host) in ended {
             if let Ok(host) = self.hosts.get(&host) {
@@ -78,7 +78,7 @@ impl Supervisor {
     /// keeper if it still runs, take its exit status if it ended meanwhile,
     /// else it is honestly lost.
     fn readopt(&mut self, id: TaskId, now: u64) {
-        let found = match self.hosts.get(&self.records[&id].host.clone()) {
+        let found = match self.hosts.get(&self.records[&id].spec.host.clone()) {
             Ok(host) => host.reattach(id),
             Err(_) => Reattached::Gone,
         };
@@ -185,7 +185,10 @@ impl Supervisor {
             return None;
         }
         let pid = record.pid?;
-        self.hosts.get(&record.host.clone()).ok()?.stray(id, pid)
+        self.hosts
+            .get(&record.spec.host.clone())
+            .ok()?
+            .stray(id, pid)
     }
 
     /// TERM to the stray's process group, KILL after the grace period; its

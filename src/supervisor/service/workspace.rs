@@ -64,7 +64,7 @@ pub async fn prepare_and_spawn(
     let worktree = match &request.workspace {
         WorkspaceChoice::InPlace => None,
         WorkspaceChoice::Worktree { base } => {
-            let root = match worktree_root(host, &record.project).await {
+            let root = match worktree_root(host, &record.spec.project).await {
                 Ok(root) => root,
                 Err(e) => return (None, Err(e)),
             };
@@ -74,7 +74,7 @@ pub async fn prepare_and_spawn(
                     repo: request.cwd.clone(),
                     root,
                     task_id: id,
-                    slug: request.prompt.clone(),
+                    slug: request.spec.prompt.clone(),
                     base: base.clone(),
                 },
             )
@@ -98,7 +98,7 @@ pub async fn prepare_and_spawn(
         meta: serde_json::to_string(&record).unwrap_or_default(),
     };
     let spec = PtySpec {
-        argv: with_setup(request.setup.as_deref(), request.argv),
+        argv: with_setup(request.setup.as_deref(), request.spec.argv),
         cwd,
         env: request.env,
         size: request.size,
@@ -149,7 +149,7 @@ async fn worktree_root(host: &dyn Host, project: &str) -> Result<PathBuf, String
 
 impl Supervisor {
     fn host_of(&mut self, id: TaskId) -> Option<Arc<dyn Host>> {
-        let name = self.records.get(&id)?.host.clone();
+        let name = self.records.get(&id)?.spec.host.clone();
         self.hosts.get(&name).ok()
     }
 
@@ -231,7 +231,7 @@ impl Supervisor {
             let prompt = self
                 .records
                 .get(&id)
-                .map(|r| r.prompt.as_str())
+                .map(|r| r.spec.prompt.as_str())
                 .unwrap_or("");
             let first = crate::text::one_line(prompt.lines().next().unwrap_or_default(), 200);
             *message = Some(first).filter(|m| !m.trim().is_empty());
@@ -297,7 +297,7 @@ impl Supervisor {
             .values()
             .filter_map(|r| {
                 let repo = r.workspace.repo.clone()?;
-                Some((r.host.clone(), repo, r.project.clone()))
+                Some((r.spec.host.clone(), repo, r.spec.project.clone()))
             })
             .collect();
         for (host, repo, project) in roots {

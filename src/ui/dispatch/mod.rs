@@ -205,9 +205,9 @@ fn last_choice(state: &State, project: usize) -> Option<(String, RunMode)> {
     let task = state
         .tasks
         .iter()
-        .filter(|t| &t.project == name && state.catalog.get(&t.agent).is_some())
+        .filter(|t| &t.spec.project == name && state.catalog.get(&t.spec.agent).is_some())
         .max_by_key(|t| t.id)?;
-    Some((task.agent.clone(), task.mode))
+    Some((task.spec.agent.clone(), task.spec.mode))
 }
 
 fn first_agent(state: &State, project: usize) -> String {
@@ -294,10 +294,10 @@ mod tests {
         let fresh = DispatchForm::new(&state, 0, 0);
         assert_eq!(fresh.mode, RunMode::Interactive);
         let mut older = TaskRecord::sample(1, TaskState::Running);
-        older.agent = "gemini".into();
+        older.spec.agent = "gemini".into();
         let mut newer = TaskRecord::sample(2, TaskState::Exited { code: 0 });
-        newer.agent = "codex".into();
-        newer.mode = RunMode::Headless;
+        newer.spec.agent = "codex".into();
+        newer.spec.mode = RunMode::Headless;
         state.tasks = vec![newer, older];
         let form = DispatchForm::new(&state, 0, 0);
         assert_eq!(

@@ -21,7 +21,7 @@ pub fn open(state: &mut State, effects: &mut Vec<Effect>) {
         return state.notify(Level::Info, msg);
     }
     let id = task.id;
-    let title = crate::text::one_line(task.prompt.lines().next().unwrap_or_default(), 200);
+    let title = crate::text::one_line(task.spec.prompt.lines().next().unwrap_or_default(), 200);
     state.modal = Some(Modal::Review(Box::new(Review::new(
         id,
         view::diff_rows(state.area),

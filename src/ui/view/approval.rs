@@ -28,7 +28,7 @@ pub fn card(
     let inner_width = pane.width.saturating_sub(4).max(1) as usize;
     let mut lines = vec![Line::from(vec![
         Span::styled(
-            format!("#{} {} wants to use ", task.id, task.agent),
+            format!("#{} {} wants to use ", task.id, task.spec.agent),
             theme::title(true),
         ),
         Span::styled(

@@ -267,7 +267,12 @@ fn fit_row(width: usize, parts: Vec<(u8, Vec<Span<'static>>)>) -> Line<'static> 
 pub fn tasks(frame: &mut Frame, area: Rect, state: &State) {
     let focused = state.focus == Focus::Tasks;
     let width = layout::inner(area).width as usize;
-    let agent_width = state.tasks.iter().map(|t| t.agent.len()).max().unwrap_or(0);
+    let agent_width = state
+        .tasks
+        .iter()
+        .map(|t| t.spec.agent.len())
+        .max()
+        .unwrap_or(0);
     let items = state
         .tasks
         .iter()
@@ -296,11 +301,14 @@ pub fn tasks(frame: &mut Frame, area: Rect, state: &State) {
                         vec![Span::styled(format!(" #{:<3}", t.id), theme::dim())],
                     ),
                     (0, vec![Span::styled(format!("{glyph} "), glyph_style)]),
-                    (1, vec![Span::raw(format!("{:<agent_width$} ", t.agent))]),
+                    (
+                        1,
+                        vec![Span::raw(format!("{:<agent_width$} ", t.spec.agent))],
+                    ),
                     (0, vec![Span::styled(format!("{label} "), style)]),
                     (3, vec![Span::styled(format!("{duration} "), theme::dim())]),
                     (2, workspace_spans(&t.workspace)),
-                    (0, vec![Span::styled(t.project.clone(), theme::dim())]),
+                    (0, vec![Span::styled(t.spec.project.clone(), theme::dim())]),
                 ],
             );
             ListItem::new(row)

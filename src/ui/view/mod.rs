@@ -76,7 +76,7 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
         Some(Modal::AddHost(dialog)) => crate::ui::add_host::view::draw(frame, area, dialog),
         Some(Modal::Review(review)) => {
             let title = match state.task(review.task) {
-                Some(t) => format!("Review #{} · {} · {}", t.id, t.agent, t.project),
+                Some(t) => format!("Review #{} · {} · {}", t.id, t.spec.agent, t.spec.project),
                 None => format!("Review #{}", review.task),
             };
             crate::ui::review::view::draw(frame, area, review, &title);
@@ -108,7 +108,12 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
         Some(Modal::ConfirmStop(id)) => {
             let what = state
                 .task(*id)
-                .map(|t| format!("Stop task #{} ({} in {})?", t.id, t.agent, t.project))
+                .map(|t| {
+                    format!(
+                        "Stop task #{} ({} in {})?",
+                        t.id, t.spec.agent, t.spec.project
+                    )
+                })
                 .unwrap_or_else(|| format!("Stop task #{id}?"));
             let detail = format!(
                 "SIGTERM to its process group, SIGKILL after {}s.",

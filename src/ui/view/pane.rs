@@ -24,7 +24,7 @@ pub fn task_pane(
     let scroll = state.scroll.get(&task.id).copied().unwrap_or(0);
     let mut title = vec![
         Span::styled(format!(" #{} ", task.id), theme::title(selected)),
-        Span::raw(format!("{} · {} · ", task.agent, task.project)),
+        Span::raw(format!("{} · {} · ", task.spec.agent, task.spec.project)),
         Span::styled(task.state.label(), theme::state(&task.state)),
     ];
     if let Some(ms) = task.duration_ms(state.now_ms) {
