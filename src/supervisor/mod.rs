@@ -29,8 +29,6 @@ pub struct SupervisorConfig {
 pub struct SupervisorHandle {
     link: SupervisorLink,
     pub events: UnboundedReceiver<Event>,
-    /// Asks for an [`Event::Snapshot`], sent in order with the other events.
-    snapshots: UnboundedSender<()>,
     /// Every task record, as of the supervisor's latest change.
     pub tasks: watch::Receiver<Vec<TaskRecord>>,
 }
@@ -47,21 +45,34 @@ impl SupervisorHandle {
 
     /// Asks for a snapshot of everything a new client must know first.
     pub fn request_snapshot(&self) {
-        let _ = self.snapshots.send(());
+        // On the command queue, so it is answered before anything the new
+        // client sends: the answer to its first dispatch must come after
+        // its snapshot, or the client would never see it.
+        let _ = self.link.commands.send(Inbound::Snapshot);
     }
 }
 
 /// The part of the supervisor's handle each client connection holds.
 #[derive(Clone)]
 pub struct SupervisorLink {
-    commands: UnboundedSender<Command>,
+    commands: UnboundedSender<Inbound>,
     screens: Screens,
+}
+
+/// What the supervisor's queue carries: clients' commands, and the server's
+/// requests for a new client's snapshot, in one order. Nearly every item is
+/// a command, so boxing it would only add an allocation to each.
+#[allow(clippy::large_enum_variant)]
+pub enum Inbound {
+    Command(Command),
+    /// Send an [`Event::Snapshot`] now, in order with the other events.
+    Snapshot,
 }
 
 impl SupervisorLink {
     pub fn send(&self, command: Command) {
         // The supervisor only goes away at shutdown, after which nothing sends.
-        let _ = self.commands.send(command);
+        let _ = self.commands.send(Inbound::Command(command));
     }
 
     /// Types `bytes` into a running task. Keystrokes take this path, not
@@ -95,15 +106,13 @@ pub fn start(config: SupervisorConfig, ssh: Option<SshEnv>) -> SupervisorHandle 
     };
     let service = service::Supervisor::new(config, hosts, prompter, screens.clone(), events_tx);
     let tasks = service.tasks();
-    let (snapshots, snapshots_rx) = unbounded_channel();
-    tokio::spawn(service.run(commands_rx, snapshots_rx));
+    tokio::spawn(service.run(commands_rx));
     SupervisorHandle {
         link: SupervisorLink {
             commands: commands_tx,
             screens,
         },
         events: events_rx,
-        snapshots,
         tasks,
     }
 }

@@ -156,11 +156,7 @@ impl Supervisor {
         self.saver.watch()
     }
 
-    pub async fn run(
-        mut self,
-        mut commands: UnboundedReceiver<Command>,
-        mut snapshots: UnboundedReceiver<()>,
-    ) {
+    pub async fn run(mut self, mut commands: UnboundedReceiver<super::Inbound>) {
         self.load();
         self.load_probes();
         self.saver.start(self.events.clone());
@@ -177,16 +173,12 @@ impl Supervisor {
                     crate::memory::release_freed();
                 }
                 command = commands.recv() => match command {
-                    Some(command) => self.handle_command(command),
-                    // The UI went away without a shutdown: stop everything.
+                    Some(super::Inbound::Command(command)) => self.handle_command(command),
+                    Some(super::Inbound::Snapshot) => self.send_snapshot(),
+                    // The server went away without a shutdown: stop everything.
                     None => self.begin_shutdown(),
                 },
                 Some(message) = self.internal_rx.recv() => self.handle_internal(message),
-                Some(()) = snapshots.recv() => {
-                    // Clients that connected together share one.
-                    while snapshots.try_recv().is_ok() {}
-                    self.send_snapshot();
-                }
             }
             if self.shutting_down && self.shutdown_complete() {
                 break;

@@ -187,6 +187,7 @@ impl AlacrittyEmulator {
                 fg: color(cell.fg),
                 bg: color(cell.bg),
                 modifier: modifiers(cell.flags),
+                underline: cell.underline_color().map_or(Color::Reset, color),
             });
             if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
                 row.push_spacer(style);
@@ -420,6 +421,25 @@ mod tests {
         assert_eq!(buf[(4, 0)].fg, Color::Rgb(1, 2, 3));
         assert!(buf[(8, 0)].modifier.contains(Modifier::REVERSED));
         assert_eq!(e.frame(0).text()[0], "red rgb inv");
+    }
+
+    /// Issue 15 item 3: a curly or double underline stays underlined, and
+    /// its colour (SGR 58, as editors and agents mark diagnostics) reaches
+    /// the pane, through the frame's wire encoding too.
+    #[test]
+    fn underline_styles_and_colour_render() {
+        let mut e = emu(2, 20);
+        e.feed(b"\x1b[4:3m\x1b[58;2;255;0;0mcurly\x1b[0m \x1b[4:2mdbl\x1b[0m \x1b[4;58;5;33mix\x1b[0m ok");
+        let frame = crate::term::frame::decode(&crate::term::frame::encode(&e.frame(0))).unwrap();
+        let mut buf = Buffer::empty(Rect::new(0, 0, 20, 2));
+        frame.render(buf.area, &mut buf);
+        assert!(buf[(0, 0)].modifier.contains(Modifier::UNDERLINED));
+        assert_eq!(buf[(0, 0)].underline_color, Color::Rgb(255, 0, 0));
+        assert!(buf[(6, 0)].modifier.contains(Modifier::UNDERLINED));
+        assert_eq!(buf[(6, 0)].underline_color, Color::Reset);
+        assert_eq!(buf[(10, 0)].underline_color, Color::Indexed(33));
+        assert!(!buf[(13, 0)].modifier.contains(Modifier::UNDERLINED));
+        assert_eq!(buf[(13, 0)].underline_color, Color::Reset);
     }
 
     #[test]

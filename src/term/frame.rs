@@ -15,6 +15,9 @@ pub struct CellStyle {
     pub fg: Color,
     pub bg: Color,
     pub modifier: Modifier,
+    /// SGR 58 (editors and agents colour diagnostics' underlines); `Reset`
+    /// when unset: the text's colour.
+    pub underline: Color,
 }
 
 /// One row: its text, and per cell the byte length of its symbol in `text`
@@ -72,6 +75,7 @@ impl ScreenFrame {
                 cell.fg = style.fg;
                 cell.bg = style.bg;
                 cell.modifier = style.modifier;
+                cell.underline_color = style.underline;
             }
         }
     }
@@ -156,6 +160,7 @@ pub fn encode(frame: &ScreenFrame) -> Vec<u8> {
         out.extend_from_slice(&color_bytes(style.fg));
         out.extend_from_slice(&color_bytes(style.bg));
         out.extend_from_slice(&style.modifier.bits().to_le_bytes());
+        out.extend_from_slice(&color_bytes(style.underline));
     }
     out.extend_from_slice(&(frame.lines.len() as u16).to_le_bytes());
     for row in &frame.lines {
@@ -189,6 +194,7 @@ pub fn decode(bytes: &[u8]) -> Option<ScreenFrame> {
                 fg: color_from(r.take(4)?)?,
                 bg: color_from(r.take(4)?)?,
                 modifier: Modifier::from_bits_truncate(r.u16()?),
+                underline: color_from(r.take(4)?)?,
             })
         })
         .collect::<Option<Vec<_>>>()?;
