@@ -26,6 +26,11 @@ async fn apply_with(
     apply(&host(), &req).await
 }
 
+/// A merge titled the default way (the worktree's slug).
+fn merge() -> Strategy {
+    Strategy::Merge { message: None }
+}
+
 fn squash(message: &str) -> Strategy {
     Strategy::Squash {
         message: message.into(),
@@ -86,15 +91,9 @@ async fn merge_commits_on_the_task_branch_and_merges_it() {
     let old_head = fx.head();
 
     let files = fx.diff(&wt).await;
-    let outcome = apply_with(
-        &fx,
-        &wt,
-        &files,
-        &Selection::default(),
-        Strategy::Merge { message: None },
-    )
-    .await
-    .unwrap();
+    let outcome = apply_with(&fx, &wt, &files, &Selection::default(), merge())
+        .await
+        .unwrap();
     let ApplyOutcome::Applied { mut files, commit } = outcome else {
         panic!("{outcome:?}");
     };
@@ -180,7 +179,7 @@ async fn merge_after_the_main_branch_moved_on() {
     let upstream = fx.commit_all("upstream");
 
     let files = fx.diff(&wt).await;
-    for strategy in [Strategy::Merge { message: None }, squash("squashed")] {
+    for strategy in [merge(), squash("squashed")] {
         fx.git(&["reset", "-q", "--hard", &upstream]);
         let outcome = apply_with(&fx, &wt, &files, &Selection::default(), strategy)
             .await
@@ -209,7 +208,7 @@ async fn merge_conflicts_are_refused_with_the_tree_untouched() {
     let before = fx.snapshot();
 
     let files = fx.diff(&wt).await;
-    for strategy in [Strategy::Merge { message: None }, squash("x")] {
+    for strategy in [merge(), squash("x")] {
         let outcome = apply_with(&fx, &wt, &files, &Selection::default(), strategy)
             .await
             .unwrap();
@@ -239,7 +238,7 @@ async fn overlapping_uncommitted_changes_refuse_merge_and_squash() {
     let before = fx.snapshot();
 
     let files = fx.diff(&wt).await;
-    for strategy in [Strategy::Merge { message: None }, squash("x")] {
+    for strategy in [merge(), squash("x")] {
         let outcome = apply_with(&fx, &wt, &files, &Selection::default(), strategy)
             .await
             .unwrap();
@@ -268,9 +267,7 @@ async fn partial_squash_commits_only_the_accepted_hunks() {
     sel.toggle_hunk("three.txt", 1);
     sel.toggle_file("rejected.txt");
 
-    let outcome = apply_with(&fx, &wt, &files, &sel, Strategy::Merge { message: None })
-        .await
-        .unwrap();
+    let outcome = apply_with(&fx, &wt, &files, &sel, merge()).await.unwrap();
     assert!(
         matches!(outcome, ApplyOutcome::Applied { .. }),
         "{outcome:?}"
@@ -293,7 +290,7 @@ async fn a_detached_main_tree_refuses_merge_and_squash() {
     fx.git(&["switch", "-q", "--detach"]);
     let before = fx.snapshot();
     let files = fx.diff(&wt).await;
-    for strategy in [Strategy::Merge { message: None }, squash("x")] {
+    for strategy in [merge(), squash("x")] {
         let err = apply_with(&fx, &wt, &files, &Selection::default(), strategy)
             .await
             .unwrap_err();
@@ -348,15 +345,9 @@ async fn the_users_commits_are_never_rewritten() {
     let mine = fx.commit_all("my commit");
     write(&wt.path, "task.txt", "task\n");
     let files = fx.diff(&wt).await;
-    apply_with(
-        &fx,
-        &wt,
-        &files,
-        &Selection::default(),
-        Strategy::Merge { message: None },
-    )
-    .await
-    .unwrap();
+    apply_with(&fx, &wt, &files, &Selection::default(), merge())
+        .await
+        .unwrap();
     let ancestor = fx.git(&["merge-base", "--is-ancestor", &mine, "HEAD"]);
     assert_eq!(ancestor, "");
     assert_eq!(fx.git(&["rev-parse", "HEAD^"]).trim(), mine);
