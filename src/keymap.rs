@@ -20,6 +20,7 @@ pub enum Command {
     Reprobe,
     Install,
     AddHost,
+    AddProject,
     Connect,
     Review,
     Discard,
@@ -58,6 +59,12 @@ const BINDINGS: &[(Command, &str, &[&str], &str)] = &[
         "install the selected agent on the host",
     ),
     (Command::AddHost, "add_host", &["a"], "add an SSH host"),
+    (
+        Command::AddProject,
+        "add_project",
+        &["P"],
+        "add a project (a directory; Tab completes)",
+    ),
     (
         Command::Connect,
         "connect",

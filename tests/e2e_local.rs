@@ -617,3 +617,25 @@ fn the_dashboard_reloads_its_config_when_the_file_changes() {
         "{screen}"
     );
 }
+
+/// Issue 15 item 9: a project is added from inside the dashboard: `P`, a
+/// directory typed with Tab completion, Enter; it is listed at once and
+/// saved to the config file.
+#[test]
+fn a_project_is_added_from_the_dashboard() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    std::fs::create_dir(sandbox.path().join("another-project")).unwrap();
+    let mut tui = sandbox.spawn(&[], 120, 36, &[]);
+    tui.wait_for("✓ fake");
+    tui.send("P");
+    tui.wait_for("Add project");
+    // Replace the starting "~/" with the sandbox's path and complete it.
+    tui.send("\x7f\x7f");
+    tui.send(format!("{}/anoth\t", sandbox.path().display()));
+    tui.wait_for("another-project/");
+    tui.send("\r");
+    tui.wait_for(" another-project ");
+    let config = std::fs::read_to_string(sandbox.fd_home().join("config/config.toml")).unwrap();
+    assert!(config.contains("name = \"another-project\""), "{config}");
+}

@@ -4,6 +4,7 @@
 
 pub mod action;
 mod add_host;
+mod add_project;
 mod attach;
 mod attention;
 pub mod dispatch;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use ratatui::layout::Rect;
 
 use super::add_host::AddHost;
+use super::add_project::AddProject;
 use super::dispatch::DispatchForm;
 use super::layout;
 pub use super::prompt::Prompt;
@@ -56,6 +57,8 @@ pub enum Modal {
     },
     /// Typing a host to add: an alias or `user@host:port`.
     AddHost(AddHost),
+    /// Typing a directory to add as a project.
+    AddProject(AddProject),
 }
 
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use super::dispatch::DispatchForm;
 use super::layout;
 use super::state::{Focus, Modal, State, View};
 use super::view::modal;
-use super::{add_host, attention, events, hosts_actions, mouse};
+use super::{add_host, add_project, attention, events, hosts_actions, mouse};
 use crate::host::PtySize;
 use crate::keymap::Command as Key;
 use crate::protocol::wire::Watch;
@@ -118,6 +118,14 @@ fn on_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
             }
         }
         Some(Modal::Review(review)) => super::review::actions::on_key(state, review, key, effects),
+        Some(Modal::AddProject(mut dialog)) => {
+            let taken: Vec<String> = state.projects.iter().map(|p| p.name.clone()).collect();
+            match dialog.on_key(key, &taken) {
+                add_project::Outcome::Continue => state.modal = Some(Modal::AddProject(dialog)),
+                add_project::Outcome::Cancel => {}
+                add_project::Outcome::Save(project) => add_project(state, project, effects),
+            }
+        }
         Some(Modal::AddHost(mut dialog)) => match dialog.on_key(key) {
             add_host::Outcome::Continue => state.modal = Some(Modal::AddHost(dialog)),
             add_host::Outcome::Cancel => {}
@@ -141,12 +149,7 @@ fn on_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
         },
         Some(Modal::OfferProject(project)) => {
             if confirmed(key) {
-                state.projects.push(project.clone());
-                state.project_status.push(super::state::ProjectStatus {
-                    exists: true,
-                    git: true,
-                });
-                effects.push(Effect::SaveProject(project));
+                add_project(state, project, effects);
             }
         }
         None => {
@@ -158,6 +161,19 @@ fn on_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
             }
         }
     }
+}
+
+/// A project the user added: listed and selected at once, saved to the
+/// config, its directory checked.
+fn add_project(state: &mut State, project: crate::config::Project, effects: &mut Vec<Effect>) {
+    state.projects.push(project.clone());
+    state.project_status.push(super::state::ProjectStatus {
+        exists: true,
+        git: false,
+    });
+    state.selected_project = state.projects.len() - 1;
+    effects.push(Effect::SaveProject(project));
+    effects.push(Effect::Probe(None));
 }
 
 fn confirmed(key: KeyEvent) -> bool {
@@ -204,6 +220,14 @@ fn on_command(state: &mut State, command: Key, effects: &mut Vec<Effect>) {
         }
         Key::Install => hosts_actions::install(state, effects),
         Key::AddHost => state.modal = Some(Modal::AddHost(Default::default())),
+        Key::AddProject if state.remote.is_some() => state.notify(
+            Level::Info,
+            "this dashboard shows another host's daemon: add projects there (flightdeck project add)",
+        ),
+        Key::AddProject => {
+            let dialog = add_project::AddProject::at(std::path::Path::new("~"));
+            state.modal = Some(Modal::AddProject(dialog));
+        }
         Key::Connect => hosts_actions::connect(state, effects),
         Key::Grid => {
             state.view = match state.view {

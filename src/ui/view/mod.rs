@@ -74,6 +74,7 @@ pub fn draw(frame: &mut Frame, state: &State, frames: &Frames) {
         Some(Modal::Dispatch(form)) => crate::ui::dispatch::view::draw(frame, area, state, form),
         Some(Modal::Help { top }) => modal::help(frame, area, state, *top),
         Some(Modal::AddHost(dialog)) => crate::ui::add_host::view::draw(frame, area, dialog),
+        Some(Modal::AddProject(dialog)) => crate::ui::add_project::view::draw(frame, area, dialog),
         Some(Modal::Review(review)) => {
             let title = match state.task(review.task) {
                 Some(t) => format!("Review #{} · {} · {}", t.id, t.spec.agent, t.spec.project),
