@@ -24,12 +24,7 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &AddHost) {
             ),
         ]),
         Line::styled(error.unwrap_or("").to_string(), theme::error()),
-        Line::from(vec![
-            Span::styled(" Enter ", theme::key()),
-            Span::raw(" add and connect   "),
-            Span::styled(" Esc ", theme::key()),
-            Span::raw(" cancel"),
-        ]),
+        theme::key_hints(&[("Enter", "add and connect"), ("Esc", "cancel")]),
     ];
     frame.render_widget(
         Paragraph::new(lines),

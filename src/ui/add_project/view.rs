@@ -25,14 +25,7 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &AddProject) {
         ]),
         Line::styled(candidates, theme::dim()),
         Line::styled(dialog.error.clone().unwrap_or_default(), theme::error()),
-        Line::from(vec![
-            Span::styled(" Tab ", theme::key()),
-            Span::raw(" complete   "),
-            Span::styled(" Enter ", theme::key()),
-            Span::raw(" add   "),
-            Span::styled(" Esc ", theme::key()),
-            Span::raw(" cancel"),
-        ]),
+        theme::key_hints(&[("Tab", "complete"), ("Enter", "add"), ("Esc", "cancel")]),
     ];
     frame.render_widget(
         Paragraph::new(lines),

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Prompt;
@@ -67,13 +67,8 @@ pub fn draw(frame: &mut Frame, area: Rect, prompt: &Prompt) {
     };
     let inner = frame_box(frame, layout::centered(area, 76, 9), title);
     let mut lines = lines;
-    let mut spans = Vec::new();
-    for (key, what) in keys {
-        spans.push(Span::styled(format!(" {key} "), theme::key()));
-        spans.push(Span::raw(format!(" {what}   ")));
-    }
     lines.push(Line::raw(""));
-    lines.push(Line::from(spans));
+    lines.push(theme::key_hints(keys));
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: true }),
         inner.inner(ratatui::layout::Margin::new(1, 0)),

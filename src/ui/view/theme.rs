@@ -1,6 +1,7 @@
 //! Colours and styles, in one place so views stay consistent.
 
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
 
 use crate::attention::ActivityState;
 use crate::protocol::task::{TaskRecord, TaskState};
@@ -36,6 +37,17 @@ pub fn dim() -> Style {
 
 pub fn key() -> Style {
     Style::default().fg(Color::Black).bg(Color::Gray)
+}
+
+/// A dialog's last line: each key, then what it does.
+pub fn key_hints(keys: &[(&str, &str)]) -> Line<'static> {
+    let spans = keys.iter().flat_map(|(key, what)| {
+        [
+            Span::styled(format!(" {key} "), self::key()),
+            Span::raw(format!(" {what}   ")),
+        ]
+    });
+    Line::from(spans.collect::<Vec<_>>())
 }
 
 pub fn error() -> Style {
