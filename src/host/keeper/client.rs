@@ -8,7 +8,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use super::wire::{EXIT, HELLO, Hello, INPUT, KeeperSpec, OUTPUT, RESIZE, frame, read_frame};
+use super::wire::{
+    EXIT, HELLO, Hello, INPUT, KeeperSpec, MAX_FRAME, OUTPUT, RESIZE, frame, read_frame,
+};
 use crate::host::local::pty::GroupControl;
 use crate::host::{
     ExitInfo, HostError, Keep, PtyControl, PtyProcess, PtySize, PtySpec, StopSignal,
@@ -155,14 +157,17 @@ impl KeeperReader {
 impl Read for KeeperReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.at >= self.pending.len() {
-            match read_frame(&mut self.stream) {
-                Ok((OUTPUT, bytes)) => {
-                    self.pending = bytes;
-                    self.at = 0;
+            // Every read of the agent's output comes this way: the frame's
+            // body is kept whole and read from past its kind byte, not
+            // shifted down.
+            match crate::framing::read_body_blocking(&mut self.stream, MAX_FRAME) {
+                Ok(body) if body[0] == OUTPUT => {
+                    self.pending = body;
+                    self.at = 1;
                 }
-                Ok((EXIT, json)) => {
+                Ok(body) if body[0] == EXIT => {
                     self.end(
-                        serde_json::from_slice::<Option<ExitInfo>>(&json)
+                        serde_json::from_slice::<Option<ExitInfo>>(&body[1..])
                             .ok()
                             .flatten(),
                     );
